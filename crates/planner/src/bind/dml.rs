@@ -1,0 +1,191 @@
+//! Binding INSERT, UPDATE and DELETE.
+
+use sqlparser::ast;
+
+use super::access::unique_access;
+use super::expr::ExprBinder;
+use super::params::Params;
+use super::scope::Scope;
+use super::select::{bind_select_item, lookup_table, table_factor};
+use super::{ident_name, object_name};
+use crate::catalog::{Catalog, TableDef, TableId};
+use crate::error::{Error, Result};
+use crate::expr::Expr;
+use crate::plan::{DeletePlan, InsertPlan, OutputColumn, Plan, UpdatePlan};
+use crate::value::Value;
+
+type Bound = (Plan, Vec<OutputColumn>, Vec<TableId>);
+
+pub(crate) fn bind_insert(catalog: &Catalog, insert: &ast::Insert, params: &mut Params) -> Result<Bound> {
+    if insert.or.is_some() || insert.ignore || insert.overwrite || insert.replace_into || insert.partitioned.is_some() || !insert.assignments.is_empty() || insert.overriding.is_some() {
+        return Err(Error::Unsupported("only INSERT INTO table [(columns)] VALUES ... is supported".into()));
+    }
+    if let Some(on) = &insert.on {
+        return Err(Error::Unsupported(match on {
+            ast::OnInsert::OnConflict(_) => "INSERT ... ON CONFLICT is not supported yet".into(),
+            other => format!("{other} is not supported"),
+        }));
+    }
+    let ast::TableObject::TableName(name) = &insert.table else {
+        return Err(Error::Unsupported("INSERT into a table function is not supported".into()));
+    };
+    let table = lookup_table(catalog, name)?;
+    let alias = insert.table_alias.as_ref().map(|a| ident_name(&a.alias));
+    let scope = Scope::single(table.clone(), alias);
+
+    let targets: Vec<usize> = if insert.columns.is_empty() {
+        (0..table.columns.len()).collect()
+    } else {
+        let mut targets = Vec::with_capacity(insert.columns.len());
+        for c in &insert.columns {
+            let name = object_name(c)?;
+            let i = table.column_index(&name).ok_or_else(|| {
+                Error::Schema(format!("column \"{name}\" of relation \"{}\" does not exist", table.name))
+            })?;
+            if targets.contains(&i) {
+                return Err(Error::Schema(format!("column \"{name}\" specified more than once")));
+            }
+            targets.push(i);
+        }
+        targets
+    };
+
+    let Some(source) = &insert.source else {
+        return Err(Error::Syntax("INSERT needs VALUES".into()));
+    };
+    let ast::SetExpr::Values(values) = source.body.as_ref() else {
+        return Err(Error::Unsupported("INSERT ... SELECT is not supported; use VALUES".into()));
+    };
+    if source.order_by.is_some() || source.limit_clause.is_some() || source.with.is_some() {
+        return Err(Error::Unsupported("INSERT ... VALUES with ORDER BY/LIMIT/WITH is not supported".into()));
+    }
+
+    // Expressions in VALUES see no columns (PostgreSQL's rule).
+    let empty = Scope::default();
+    let mut binder = ExprBinder { scope: &empty, params };
+    let mut rows = Vec::with_capacity(values.rows.len());
+    for row in &values.rows {
+        if row.len() > targets.len() {
+            return Err(Error::Syntax("INSERT has more expressions than target columns".into()));
+        }
+        if row.len() < targets.len() {
+            return Err(Error::Syntax("INSERT has more target columns than expressions".into()));
+        }
+        let mut full: Vec<Expr> = table
+            .columns
+            .iter()
+            .map(|c| Expr::Const(c.default.clone().unwrap_or(Value::Null)))
+            .collect();
+        for (e, &col) in row.iter().zip(&targets) {
+            if is_default_keyword(e) {
+                continue;
+            }
+            let column = &table.columns[col];
+            full[col] = binder.bind_for_column(e, column.ty, &column.name)?;
+        }
+        rows.push(full);
+    }
+
+    let (returning, columns) = bind_returning(&scope, params, insert.returning.as_deref())?;
+    let plan = InsertPlan { table: table.id, rows, returning };
+    Ok((Plan::Insert(plan), columns, vec![table.id]))
+}
+
+fn is_default_keyword(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+pub(crate) fn bind_update(catalog: &Catalog, update: &ast::Update, params: &mut Params) -> Result<Bound> {
+    if update.from.is_some() || !update.table.joins.is_empty() {
+        return Err(Error::Unsupported("UPDATE ... FROM and joins in UPDATE are not supported".into()));
+    }
+    if update.or.is_some() || !update.order_by.is_empty() || update.limit.is_some() {
+        return Err(Error::Unsupported("UPDATE with OR/ORDER BY/LIMIT is not supported".into()));
+    }
+    let (table, alias) = table_factor(catalog, &update.table.relation)?;
+    let scope = Scope::single(table.clone(), alias);
+    let mut binder = ExprBinder { scope: &scope, params };
+    let (access, filter) = unique_access(&mut binder, &table, &scope, update.selection.as_ref(), "UPDATE")?;
+
+    let mut assignments: Vec<(usize, Expr)> = Vec::new();
+    for a in &update.assignments {
+        let ast::AssignmentTarget::ColumnName(name) = &a.target else {
+            return Err(Error::Unsupported("assigning to a tuple of columns is not supported".into()));
+        };
+        let col = assignment_column(&table, name)?;
+        if assignments.iter().any(|(c, _)| *c == col) {
+            return Err(Error::Schema(format!(
+                "multiple assignments to same column \"{}\"",
+                table.columns[col].name
+            )));
+        }
+        let column = &table.columns[col];
+        let expr = if is_default_keyword(&a.value) {
+            Expr::Const(column.default.clone().unwrap_or(Value::Null))
+        } else {
+            binder.bind_for_column(&a.value, column.ty, &column.name)?
+        };
+        assignments.push((col, expr));
+    }
+    let (returning, columns) = bind_returning(&scope, params, update.returning.as_deref())?;
+    let plan = UpdatePlan { table: table.id, access, filter, assignments, returning };
+    Ok((Plan::Update(plan), columns, vec![table.id]))
+}
+
+/// The column an assignment targets; a qualifier must name the table.
+fn assignment_column(table: &TableDef, name: &ast::ObjectName) -> Result<usize> {
+    let idents: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(i) => Ok(ident_name(i)),
+            other => Err(Error::Unsupported(format!("assignment target {other} is not supported"))),
+        })
+        .collect::<Result<_>>()?;
+    let column = match idents.as_slice() {
+        [c] => c,
+        [_, c] => c,
+        _ => return Err(Error::Unsupported(format!("assignment target {name} is not supported"))),
+    };
+    table.column_index(column).ok_or_else(|| {
+        Error::Schema(format!("column \"{column}\" of relation \"{}\" does not exist", table.name))
+    })
+}
+
+pub(crate) fn bind_delete(catalog: &Catalog, delete: &ast::Delete, params: &mut Params) -> Result<Bound> {
+    if !delete.tables.is_empty() || delete.using.is_some() || !delete.order_by.is_empty() || delete.limit.is_some() {
+        return Err(Error::Unsupported("DELETE with USING/ORDER BY/LIMIT or several tables is not supported".into()));
+    }
+    let from = match &delete.from {
+        ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+    };
+    let [twj] = from.as_slice() else {
+        return Err(Error::Unsupported("DELETE from several tables is not supported".into()));
+    };
+    if !twj.joins.is_empty() {
+        return Err(Error::Unsupported("joins in DELETE are not supported".into()));
+    }
+    let (table, alias) = table_factor(catalog, &twj.relation)?;
+    let scope = Scope::single(table.clone(), alias);
+    let mut binder = ExprBinder { scope: &scope, params };
+    let (access, filter) = unique_access(&mut binder, &table, &scope, delete.selection.as_ref(), "DELETE")?;
+    let (returning, columns) = bind_returning(&scope, params, delete.returning.as_deref())?;
+    let plan = DeletePlan { table: table.id, access, filter, returning };
+    Ok((Plan::Delete(plan), columns, vec![table.id]))
+}
+
+fn bind_returning(
+    scope: &Scope,
+    params: &mut Params,
+    items: Option<&[ast::SelectItem]>,
+) -> Result<(Vec<Expr>, Vec<OutputColumn>)> {
+    let mut exprs = Vec::new();
+    let mut columns = Vec::new();
+    if let Some(items) = items {
+        let mut binder = ExprBinder { scope, params };
+        for item in items {
+            bind_select_item(&mut binder, scope, item, &mut exprs, &mut columns)?;
+        }
+    }
+    Ok((exprs, columns))
+}

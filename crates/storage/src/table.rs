@@ -1,0 +1,163 @@
+//! A table: its rows in a slab of slots, and the unique indexes that
+//! enforce its keys. Every change goes through `insert`, `delete` and
+//! `update`, which keep the indexes exact.
+
+use std::sync::Arc;
+
+use aotdb_planner::{TableDef, Value};
+
+use crate::error::{Error, Result};
+use crate::row::{Row, RowId};
+use crate::unique_index::UniqueIndex;
+
+#[derive(Debug)]
+pub struct Table {
+    pub def: Arc<TableDef>,
+    slots: Vec<Option<Row>>,
+    free: Vec<RowId>,
+    live: usize,
+    pub uniques: Vec<UniqueIndex>,
+}
+
+impl Table {
+    pub fn new(def: Arc<TableDef>) -> Table {
+        let uniques = def.uniques.iter().cloned().map(UniqueIndex::new).collect();
+        Table { def, slots: Vec::new(), free: Vec::new(), live: 0, uniques }
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    pub fn get(&self, id: RowId) -> Option<&Row> {
+        self.slots.get(id as usize).and_then(|s| s.as_ref())
+    }
+
+    /// Every live row, in slot order.
+    pub fn rows(&self) -> impl Iterator<Item = (RowId, &Row)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|r| (i as RowId, r)))
+    }
+
+    /// Checks NOT NULL for every column of a complete row.
+    pub fn check_not_null(&self, row: &[Value]) -> Result<()> {
+        for (c, v) in self.def.columns.iter().zip(row) {
+            if c.not_null && v.is_null() {
+                return Err(Error::Constraint(format!(
+                    "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                    c.name, self.def.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts a row after checking its keys; returns its slot.
+    pub fn insert(&mut self, row: Row) -> Result<RowId> {
+        for u in &self.uniques {
+            u.check(&self.def, &row, None)?;
+        }
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                let id = RowId::try_from(self.slots.len())
+                    .map_err(|_| Error::Internal(format!("table \"{}\" is full", self.def.name)))?;
+                self.slots.push(None);
+                id
+            }
+        };
+        self.place(id, row);
+        Ok(id)
+    }
+
+    /// Puts `row` into the free slot `id` and indexes it.
+    fn place(&mut self, id: RowId, row: Row) {
+        for u in &mut self.uniques {
+            u.insert(&row, id);
+        }
+        self.slots[id as usize] = Some(row);
+        self.live += 1;
+    }
+
+    /// Removes a row, returning it.
+    pub fn delete(&mut self, id: RowId) -> Result<Row> {
+        let row = self
+            .slots
+            .get_mut(id as usize)
+            .and_then(Option::take)
+            .ok_or_else(|| Error::Internal(format!("delete of missing row {id} in \"{}\"", self.def.name)))?;
+        for u in &mut self.uniques {
+            u.remove(&row);
+        }
+        self.free.push(id);
+        self.live -= 1;
+        Ok(row)
+    }
+
+    /// Replaces row `id` with `new` after checking the keys it changes;
+    /// returns the old row.
+    pub fn update(&mut self, id: RowId, new: Row) -> Result<Row> {
+        let old = self
+            .get(id)
+            .ok_or_else(|| Error::Internal(format!("update of missing row {id} in \"{}\"", self.def.name)))?;
+        let changed: Vec<usize> = (0..self.uniques.len())
+            .filter(|&i| self.uniques[i].key_changes(old, &new))
+            .collect();
+        for &i in &changed {
+            self.uniques[i].check(&self.def, &new, Some(id))?;
+        }
+        let old = self.slots[id as usize].replace(new).expect("row present");
+        let new = self.slots[id as usize].as_ref().expect("row present");
+        for &i in &changed {
+            self.uniques[i].remove(&old);
+            self.uniques[i].insert(new, id);
+        }
+        Ok(old)
+    }
+
+    /// Undoes a delete: puts `row` back into slot `id`, which the delete
+    /// freed and nothing since has taken (undo runs newest first).
+    pub fn restore(&mut self, id: RowId, row: Row) -> Result<()> {
+        match self.free.last() {
+            Some(&top) if top == id => {
+                self.free.pop();
+            }
+            _ => {
+                let pos = self.free.iter().rposition(|&f| f == id).ok_or_else(|| {
+                    Error::Internal(format!("restore of row {id} in \"{}\": slot not free", self.def.name))
+                })?;
+                self.free.remove(pos);
+            }
+        }
+        self.place(id, row);
+        Ok(())
+    }
+
+    /// Approximate bytes held by rows (for INFO).
+    pub fn approximate_bytes(&self) -> usize {
+        let per_slot = std::mem::size_of::<Option<Row>>();
+        let per_value = std::mem::size_of::<Value>();
+        let text: usize = self
+            .rows()
+            .take(1000)
+            .map(|(_, r)| {
+                r.iter()
+                    .map(|v| match v {
+                        Value::Text(s) => s.len() + 16,
+                        Value::Bytes(b) => b.len() + 16,
+                        _ => 0,
+                    })
+                    .sum::<usize>()
+            })
+            .sum();
+        let sampled = self.live.min(1000).max(1);
+        let text_per_row = text / sampled;
+        self.slots.len() * per_slot + self.live * (self.def.columns.len() * per_value + text_per_row)
+    }
+}
