@@ -1,1 +1,30 @@
-fn main(){}
+//! The `aotdb` binary: parses the command line and runs the server.
+
+mod alloc;
+mod clients;
+mod command_table;
+mod config;
+mod connection;
+mod error;
+mod executor;
+mod info;
+mod local;
+mod replies;
+mod server;
+mod session;
+mod stats;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[global_allocator]
+static ALLOCATOR: alloc::CountingAllocator = alloc::CountingAllocator;
+
+fn main() -> ExitCode {
+    let cli = config::Cli::parse();
+    match cli.command {
+        Some(config::Subcommand::Serve(args)) => server::run(args),
+        None => server::run(cli.serve),
+    }
+}

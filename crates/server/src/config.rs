@@ -1,0 +1,73 @@
+//! Command line and environment: every flag can also be given as an
+//! `AOTDB_*` environment variable.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aotdb",
+    version,
+    about = "aotdb: an ahead-of-time SQL database that speaks the Redis protocol",
+    long_about = "aotdb: an ahead-of-time SQL database that speaks the Redis protocol.\n\n\
+        Declare tables and every statement the application runs in a PostgreSQL-dialect \
+        schema file, start the server on it, and run the statements by name with \
+        `EXECUTE name arg ...` from redis-cli or any Redis client.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Subcommand>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Subcommand {
+    /// Run the server (the default when no subcommand is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Use 0.0.0.0 to accept connections from other
+    /// machines.
+    #[arg(long, env = "AOTDB_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// TCP port to listen on (0 picks a free port and logs it).
+    #[arg(long, env = "AOTDB_PORT", default_value_t = 6379)]
+    pub port: u16,
+
+    /// Schema file: CREATE TABLE and PREPARE statements in PostgreSQL's
+    /// dialect, applied at start. Without one the server starts empty and
+    /// tables and statements can be added with DEFINE and PREPARE.
+    #[arg(long, env = "AOTDB_SCHEMA", value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// Directory for the command log and snapshots. Persistence is not
+    /// implemented yet: with this flag the server warns at start that data
+    /// is kept in memory only.
+    #[arg(long, env = "AOTDB_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Log filter: error, warn, info, debug, trace, or a tracing
+    /// directive such as `aotdb=debug`.
+    #[arg(long, env = "AOTDB_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Most simultaneous client connections; more are refused with
+    /// `-ERR max number of clients reached`.
+    #[arg(long, env = "AOTDB_MAX_CLIENTS", default_value_t = 10_000)]
+    pub max_clients: usize,
+
+    /// Largest bulk string argument a client may send, in bytes.
+    #[arg(long, env = "AOTDB_MAX_BULK_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub max_bulk_bytes: usize,
+
+    /// Largest request a client may send, in bytes.
+    #[arg(long, env = "AOTDB_MAX_REQUEST_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_request_bytes: usize,
+}

@@ -1,0 +1,182 @@
+//! One client connection: read whatever bytes arrived, frame every
+//! complete request in them, answer local commands in place and send the
+//! rest to the executor as one batch, then write all replies in request
+//! order. Pipelined requests thus cost one executor round trip per read.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use aotdb_proto::{encode, next_request, Command, Protocol, Reply};
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::error::{command_error_reply, exec_error_reply};
+use crate::executor::{Outcome, Request, Response};
+use crate::local::{dispatch, Action, Render};
+use crate::replies::{explain_reply, outcome_reply};
+use crate::server::Shared;
+use crate::session::Session;
+
+/// A reply slot, in request order.
+enum Slot {
+    Ready { reply: Reply, protocol: Protocol, command: &'static str },
+    Pending { index: usize, render: Render, protocol: Protocol, command: &'static str },
+}
+
+const READ_CHUNK: usize = 16 * 1024;
+
+pub async fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut session = Session::new(id);
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let mut output = BytesMut::with_capacity(READ_CHUNK);
+    tracing::debug!(client = id, %peer, "connected");
+    loop {
+        input.reserve(READ_CHUNK);
+        let read = tokio::select! {
+            r = stream.read_buf(&mut input) => r,
+            _ = shutdown.changed() => break,
+        };
+        match read {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let close = handle_input(&mut input, &mut output, &mut session, &shared).await;
+        if !output.is_empty() {
+            if stream.write_all(&output).await.is_err() {
+                break;
+            }
+            output.clear();
+        }
+        if close {
+            break;
+        }
+        // Give back memory a large request or reply took.
+        if input.capacity() > 4 * 1024 * 1024 && input.is_empty() {
+            input = BytesMut::with_capacity(READ_CHUNK);
+        }
+        if output.capacity() > 4 * 1024 * 1024 {
+            output = BytesMut::with_capacity(READ_CHUNK);
+        }
+    }
+    tracing::debug!(client = id, "disconnected");
+}
+
+/// Answers every complete request in `input`; returns whether the
+/// connection should close afterwards.
+async fn handle_input(input: &mut BytesMut, output: &mut BytesMut, session: &mut Session, shared: &Shared) -> bool {
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut requests: Vec<Request> = Vec::new();
+    let mut close = false;
+    let mut protocol_error = None;
+    let mut shutdown = false;
+    loop {
+        let args = match next_request(input, &shared.limits) {
+            Ok(Some(args)) => args,
+            Ok(None) => break,
+            Err(e) => {
+                shared.stats.protocol_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                protocol_error = Some(Reply::error("ERR", e));
+                break;
+            }
+        };
+        if args.is_empty() {
+            continue;
+        }
+        let command = match Command::parse(args) {
+            Ok(c) => c,
+            Err(e) => {
+                if session.multi.is_some() {
+                    session.multi_failed = true;
+                }
+                slots.push(Slot::Ready { reply: command_error_reply(&e), protocol: session.protocol, command: "unknown" });
+                continue;
+            }
+        };
+        let name = command.stat_name();
+        match dispatch(command, session, shared) {
+            Action::Reply(reply) => slots.push(Slot::Ready { reply, protocol: session.protocol, command: name }),
+            Action::Execute(request, render) => {
+                slots.push(Slot::Pending { index: requests.len(), render, protocol: session.protocol, command: name });
+                requests.push(request);
+            }
+            Action::ReplyAndClose(reply) => {
+                slots.push(Slot::Ready { reply, protocol: session.protocol, command: name });
+                close = true;
+                break;
+            }
+            Action::Shutdown => {
+                shared.stats.record(name, false);
+                shutdown = true;
+                close = true;
+                break;
+            }
+        }
+    }
+
+    let mut outcomes: Vec<Option<Outcome>> = if requests.is_empty() {
+        Vec::new()
+    } else {
+        shared.executor.run(requests).await.into_iter().map(Some).collect()
+    };
+    let mut last_command = None;
+    for slot in slots {
+        let (reply, protocol, command) = match slot {
+            Slot::Ready { reply, protocol, command } => (reply, protocol, command),
+            Slot::Pending { index, render, protocol, command } => {
+                let outcome = outcomes.get_mut(index).and_then(Option::take);
+                (render_outcome(outcome, render, shared), protocol, command)
+            }
+        };
+        shared.stats.record(command, reply.is_error());
+        last_command = Some(command);
+        encode(&reply, protocol, output);
+    }
+    if let Some(command) = last_command {
+        let now = Instant::now();
+        let in_multi = session.multi.is_some();
+        shared.clients.update(session.id, |e| {
+            e.last_command = command;
+            e.last_command_at = now;
+            e.in_multi = in_multi;
+        });
+    }
+    if let Some(reply) = protocol_error {
+        // After a framing error the position in the stream is lost: answer
+        // and close, as Redis does.
+        encode(&reply, session.protocol, output);
+        close = true;
+    }
+    if shutdown {
+        tracing::info!(client = session.id, "SHUTDOWN requested");
+        shared.request_shutdown();
+    }
+    close
+}
+
+fn render_outcome(outcome: Option<Outcome>, render: Render, shared: &Shared) -> Reply {
+    let Some(outcome) = outcome else {
+        return Reply::error("INTERNAL", "no reply from the executor");
+    };
+    match outcome {
+        Err(e) => exec_error_reply(&e),
+        Ok(Response::Statement(o)) => outcome_reply(&o),
+        Ok(Response::Transaction(results)) => Reply::Array(results.iter().map(outcome_reply).collect()),
+        Ok(Response::Ok) => Reply::ok(),
+        Ok(Response::Explain(e)) => explain_reply(&e),
+        Ok(Response::DbSize(n)) => Reply::Int(n as i64),
+        Ok(Response::Info(info)) => match render {
+            Render::Info(sections) => Reply::Text(crate::info::render(shared, &info, &sections)),
+            Render::Plain => Reply::Text(crate::info::render(shared, &info, &["tables"])),
+        },
+    }
+}

@@ -1,0 +1,186 @@
+//! Start-up, the accept loop and shutdown. The schema file is applied
+//! before the port opens, so a client never sees a half-defined catalog.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use aotdb_planner::Catalog;
+use aotdb_proto::{encode, Limits, Protocol, Reply};
+use aotdb_storage::Database;
+use bytes::BytesMut;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+
+use crate::clients::Clients;
+use crate::config::ServeArgs;
+use crate::connection;
+use crate::executor::{Executor, ExecutorHandle};
+use crate::stats::Stats;
+
+/// State every connection task shares.
+pub struct Shared {
+    pub config: ServeArgs,
+    pub limits: Limits,
+    pub stats: Stats,
+    pub clients: Clients,
+    pub executor: ExecutorHandle,
+    pub started: Instant,
+    pub local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Shared {
+    pub fn request_shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    let filter = EnvFilter::try_new(&args.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+
+    let mut executor = Executor::new(Catalog::new(), Database::new());
+    if let Some(path) = &args.schema {
+        let script = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot read schema file {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Err(e) = executor.define(&script) {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Some(dir) = &args.data_dir {
+        tracing::warn!(
+            data_dir = %dir.display(),
+            "persistence is not implemented yet: data is kept in memory only and is lost when the server stops"
+        );
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (handle, executor_thread) = match executor.spawn() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: cannot start the executor thread: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(serve(args, handle));
+    // Dropping the runtime drops every connection and with them the last
+    // executor handles, which ends the executor thread.
+    drop(runtime);
+    let _ = executor_thread.join();
+    match result {
+        Ok(()) => {
+            tracing::info!("aotdb stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs, executor: ExecutorHandle) -> std::io::Result<()> {
+    let listener = TcpListener::bind((args.bind, args.port))
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
+    let local_addr = listener.local_addr()?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let limits = Limits {
+        max_bulk_len: args.max_bulk_bytes,
+        max_request_len: args.max_request_bytes,
+        ..Limits::default()
+    };
+    let shared = Arc::new(Shared {
+        config: args,
+        limits,
+        stats: Stats::new(),
+        clients: Clients::new(),
+        executor,
+        started: Instant::now(),
+        local_addr,
+        shutdown: shutdown_tx,
+    });
+    // Tests and scripts wait for this exact line to learn the port.
+    tracing::info!("aotdb {} ready to accept connections on {local_addr}", env!("CARGO_PKG_VERSION"));
+
+    let mut stop = shutdown_rx.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a
+                        // little rather than spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                shared.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+                let local = stream.local_addr().unwrap_or(local_addr);
+                let Some(id) = shared.clients.register(peer, local, shared.config.max_clients) else {
+                    shared.stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(refuse(stream));
+                    continue;
+                };
+                let shared = shared.clone();
+                let rx = shutdown_rx.clone();
+                tokio::spawn(async move {
+                    connection::serve(stream, peer, id, shared.clone(), rx).await;
+                    shared.clients.unregister(id);
+                });
+            }
+            _ = stop.changed() => break,
+            _ = shutdown_signal() => {
+                tracing::info!("signal received, shutting down");
+                shared.request_shutdown();
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    let mut out = BytesMut::new();
+    encode(&Reply::error("ERR", "max number of clients reached"), Protocol::Resp2, &mut out);
+    let _ = stream.write_all(&out).await;
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            std::future::pending::<()>().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
