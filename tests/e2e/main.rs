@@ -1,1 +1,9 @@
-#[test] fn t(){ assert!(std::path::Path::new(env!("CARGO_BIN_EXE_aotdb")).exists()); }
+//! End-to-end tests: each starts the real `aotdb` binary on an ephemeral
+//! port and talks to it over TCP, with the `redis` crate or raw bytes.
+
+mod bad_input;
+mod concurrency;
+mod harness;
+mod protocol;
+mod reference;
+mod statements;

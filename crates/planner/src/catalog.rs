@@ -52,7 +52,10 @@ impl TableDef {
 
     /// Column names of a key, for messages: `(a, b)`.
     pub fn describe_columns(&self, columns: &[usize]) -> String {
-        let names: Vec<&str> = columns.iter().map(|&c| self.columns[c].name.as_str()).collect();
+        let names: Vec<&str> = columns
+            .iter()
+            .map(|&c| self.columns[c].name.as_str())
+            .collect();
         names.join(", ")
     }
 }
@@ -75,7 +78,9 @@ impl Catalog {
     }
 
     pub fn table_by_name(&self, name: &str) -> Option<&Arc<TableDef>> {
-        self.table_names.get(name).and_then(|id| self.tables.get(id))
+        self.table_names
+            .get(name)
+            .and_then(|id| self.tables.get(id))
     }
 
     pub fn tables(&self) -> impl Iterator<Item = &Arc<TableDef>> {

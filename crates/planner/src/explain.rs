@@ -26,19 +26,25 @@ pub struct Explain {
 }
 
 pub fn explain(catalog: &Catalog, s: &Statement) -> Explain {
-    let table_name = |id| catalog.table(id).map(|t| t.name.clone()).unwrap_or_else(|| format!("#{id}"));
+    let table_name = |id| {
+        catalog
+            .table(id)
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| format!("#{id}"))
+    };
     let mut steps = Vec::new();
     let mut reads = Vec::new();
     let mut maintains = Vec::new();
-    let describe_access = |access: &Access, steps: &mut Vec<String>, reads: &mut Vec<String>| match access {
-        Access::Constant => steps.push("compute one row from the parameters".into()),
-        Access::UniqueLookup { table, unique, .. } => {
-            let t = catalog.table(*table);
-            let index = t.map(|t| describe_unique(t, *unique)).unwrap_or_default();
-            steps.push(format!("probe {index}: at most one row"));
-            reads.push(index);
-        }
-    };
+    let describe_access =
+        |access: &Access, steps: &mut Vec<String>, reads: &mut Vec<String>| match access {
+            Access::Constant => steps.push("compute one row from the parameters".into()),
+            Access::UniqueLookup { table, unique, .. } => {
+                let t = catalog.table(*table);
+                let index = t.map(|t| describe_unique(t, *unique)).unwrap_or_default();
+                steps.push(format!("probe {index}: at most one row"));
+                reads.push(index);
+            }
+        };
     match &s.plan {
         Plan::Select(p) => {
             describe_access(&p.access, &mut steps, &mut reads);
@@ -68,7 +74,11 @@ pub fn explain(catalog: &Catalog, s: &Statement) -> Explain {
             if p.filter.is_some() {
                 steps.push("check the remaining WHERE conditions on the row".into());
             }
-            steps.push(format!("update {} column(s) of {}", p.assignments.len(), table_name(p.table)));
+            steps.push(format!(
+                "update {} column(s) of {}",
+                p.assignments.len(),
+                table_name(p.table)
+            ));
             if let Some(t) = catalog.table(p.table) {
                 write_maintenance(t, &mut maintains);
             }
@@ -94,7 +104,11 @@ pub fn explain(catalog: &Catalog, s: &Statement) -> Explain {
             .enumerate()
             .map(|(i, t)| format!("${} {}", i + 1, t.short_name()))
             .collect(),
-        columns: s.columns.iter().map(|c| (c.name.clone(), c.ty.short_name())).collect(),
+        columns: s
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.short_name()))
+            .collect(),
         cost: statement_cost(s),
         steps,
         reads,
@@ -127,6 +141,9 @@ fn describe_unique(t: &TableDef, unique: usize) -> String {
 fn write_maintenance(t: &TableDef, out: &mut Vec<String>) {
     out.push(format!("table {}: O(1) per row", t.name));
     for (i, _) in t.uniques.iter().enumerate() {
-        out.push(format!("{}: O(1) per row (uniqueness checked)", describe_unique(t, i)));
+        out.push(format!(
+            "{}: O(1) per row (uniqueness checked)",
+            describe_unique(t, i)
+        ));
     }
 }

@@ -18,7 +18,10 @@ pub use catalog::{Catalog, ColumnDef, TableDef, TableId, UniqueDef};
 pub use error::{Error, Result};
 pub use explain::{explain, Explain};
 pub use expr::{ArithOp, CmpOp, Expr, Function};
-pub use plan::{Access, Cost, DeletePlan, InsertPlan, OutputColumn, Plan, SelectPlan, SortKey, Statement, UpdatePlan};
+pub use plan::{
+    Access, Cost, DeletePlan, InsertPlan, OutputColumn, Plan, SelectPlan, SortKey, Statement,
+    UpdatePlan,
+};
 pub use script::{apply_script, deallocate, prepare, Change};
 pub use types::DataType;
-pub use value::{coerce_for_column, format_float, parse_value, Value};
+pub use value::{coerce_for_column, format_float, parse_value, real_for_output, Value};

@@ -54,7 +54,13 @@ pub fn prepare(catalog: &Catalog, name: &str, sql: &str) -> Result<(Catalog, Vec
     };
     let mut next = catalog.clone();
     let mut changes = Vec::new();
-    add_statement(&mut next, name.to_string(), Vec::new(), &statement, &mut changes)?;
+    add_statement(
+        &mut next,
+        name.to_string(),
+        Vec::new(),
+        &statement,
+        &mut changes,
+    )?;
     Ok((next, changes))
 }
 
@@ -108,7 +114,11 @@ fn is_trivia(t: &Token) -> bool {
     matches!(t, Token::Whitespace(_) | Token::EOF)
 }
 
-fn apply_statement(catalog: &mut Catalog, statement: &ast::Statement, changes: &mut Vec<Change>) -> Result<()> {
+fn apply_statement(
+    catalog: &mut Catalog,
+    statement: &ast::Statement,
+    changes: &mut Vec<Change>,
+) -> Result<()> {
     match statement {
         ast::Statement::CreateTable(create) => {
             let name = bind::object_name(&create.name)?;
@@ -124,9 +134,18 @@ fn apply_statement(catalog: &mut Catalog, statement: &ast::Statement, changes: &
             changes.push(Change::CreateTable(table));
             Ok(())
         }
-        ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
+        ast::Statement::Drop {
+            object_type: ast::ObjectType::Table,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => {
             if *cascade {
-                return Err(Error::Unsupported("DROP TABLE ... CASCADE is not supported; DEALLOCATE the statements first".into()));
+                return Err(Error::Unsupported(
+                    "DROP TABLE ... CASCADE is not supported; DEALLOCATE the statements first"
+                        .into(),
+                ));
             }
             for n in names {
                 let name = bind::object_name(n)?;
@@ -148,12 +167,22 @@ fn apply_statement(catalog: &mut Catalog, statement: &ast::Statement, changes: &
             }
             Ok(())
         }
-        ast::Statement::Prepare { name, data_types, statement } => {
+        ast::Statement::Prepare {
+            name,
+            data_types,
+            statement,
+        } => {
             let declared = data_types
                 .iter()
                 .map(convert_type)
                 .collect::<Result<Vec<_>>>()?;
-            add_statement(catalog, bind::ident_name(name), declared, statement, changes)
+            add_statement(
+                catalog,
+                bind::ident_name(name),
+                declared,
+                statement,
+                changes,
+            )
         }
         ast::Statement::Deallocate { name, .. } => {
             if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") {
@@ -166,7 +195,8 @@ fn apply_statement(catalog: &mut Catalog, statement: &ast::Statement, changes: &
             drop_statement(catalog, &bind::ident_name(name), changes)
         }
         ast::Statement::CreateIndex(_) => Err(Error::Unsupported(
-            "CREATE INDEX is not needed: aotdb derives the indexes each registered statement needs".into(),
+            "CREATE INDEX is not needed: aotdb derives the indexes each registered statement needs"
+                .into(),
         )),
         other => Err(Error::Unsupported(format!(
             "a script may hold CREATE TABLE, DROP TABLE, PREPARE and DEALLOCATE, not: {}",
@@ -184,7 +214,9 @@ fn add_statement(
 ) -> Result<()> {
     validate_statement_name(&name)?;
     if catalog.statement(&name).is_some() {
-        return Err(Error::Schema(format!("prepared statement \"{name}\" already exists")));
+        return Err(Error::Schema(format!(
+            "prepared statement \"{name}\" already exists"
+        )));
     }
     let compiled = bind::compile_statement(catalog, &name, declared, statement)
         .map_err(|e| e.context(format!("PREPARE {name}")))?;
@@ -195,9 +227,9 @@ fn add_statement(
 }
 
 fn drop_statement(catalog: &mut Catalog, name: &str, changes: &mut Vec<Change>) -> Result<()> {
-    let removed = catalog
-        .remove_statement(name)
-        .ok_or_else(|| Error::NoStatement(format!("prepared statement \"{name}\" does not exist")))?;
+    let removed = catalog.remove_statement(name).ok_or_else(|| {
+        Error::NoStatement(format!("prepared statement \"{name}\" does not exist"))
+    })?;
     changes.push(Change::DropStatement(removed));
     Ok(())
 }
@@ -207,7 +239,9 @@ fn drop_statement(catalog: &mut Catalog, name: &str, changes: &mut Vec<Change>) 
 fn validate_statement_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '-' || c == ':');
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '-' || c == ':');
     if ok {
         Ok(())
     } else {

@@ -23,7 +23,10 @@ pub enum DataType {
 
 impl DataType {
     pub fn is_integer(self) -> bool {
-        matches!(self, DataType::SmallInt | DataType::Integer | DataType::BigInt)
+        matches!(
+            self,
+            DataType::SmallInt | DataType::Integer | DataType::BigInt
+        )
     }
 
     pub fn is_float(self) -> bool {
@@ -63,7 +66,11 @@ impl DataType {
         if a.is_float() || b.is_float() {
             return Some(DataType::Double);
         }
-        Some(if a.numeric_rank() >= b.numeric_rank() { a } else { b })
+        Some(if a.numeric_rank() >= b.numeric_rank() {
+            a
+        } else {
+            b
+        })
     }
 
     /// The common type of two branches (CASE, COALESCE, IN lists).
@@ -144,7 +151,10 @@ mod tests {
     #[test]
     fn numeric_promotion_follows_postgres() {
         assert_eq!(DataType::promote_numeric(Integer, BigInt), Some(BigInt));
-        assert_eq!(DataType::promote_numeric(SmallInt, SmallInt), Some(SmallInt));
+        assert_eq!(
+            DataType::promote_numeric(SmallInt, SmallInt),
+            Some(SmallInt)
+        );
         assert_eq!(DataType::promote_numeric(Integer, Real), Some(Double));
         assert_eq!(DataType::promote_numeric(Real, Real), Some(Real));
         assert_eq!(DataType::promote_numeric(Text, Integer), None);

@@ -171,9 +171,26 @@ pub fn format_float(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         format!("{x}")
+    }
+}
+
+/// The value a REAL result shows: the shortest decimal that reads back as
+/// the same `f32`, held as the `f64` nearest to it (so `0.1::real` prints
+/// `0.1`, as in PostgreSQL, not the `f32`'s exact binary expansion).
+pub fn real_for_output(v: Value) -> Value {
+    match v {
+        Value::Float(x) if x.is_finite() => {
+            let shortest = format!("{}", x as f32);
+            Value::Float(shortest.parse().unwrap_or(x))
+        }
+        other => other,
     }
 }
 
@@ -203,10 +220,16 @@ pub fn parse_value(text: &[u8], ty: DataType) -> Result<Value, ParseValueError> 
         }
         DataType::Real | DataType::Double => {
             let v = parse_float(trimmed).ok_or_else(bad)?;
-            Ok(Value::Float(if ty == DataType::Real { v as f32 as f64 } else { v }))
+            Ok(Value::Float(if ty == DataType::Real {
+                v as f32 as f64
+            } else {
+                v
+            }))
         }
         DataType::Boolean => parse_bool(trimmed).map(Value::Bool).ok_or_else(bad),
-        DataType::Timestamp => timestamp::parse(trimmed).map(Value::Timestamp).ok_or_else(bad),
+        DataType::Timestamp => timestamp::parse(trimmed)
+            .map(Value::Timestamp)
+            .ok_or_else(bad),
         DataType::Text | DataType::Varchar(_) | DataType::Bytea => unreachable!("handled above"),
     }
 }
@@ -284,7 +307,9 @@ pub fn coerce_for_column(value: Value, ty: DataType) -> Result<Value, Error> {
         (Value::Float(x), DataType::Double) => Ok(Value::Float(x)),
         (Value::Text(s), DataType::Varchar(Some(n))) => {
             if s.chars().count() > n as usize {
-                Err(Error::Data(format!("value too long for type character varying({n})")))
+                Err(Error::Data(format!(
+                    "value too long for type character varying({n})"
+                )))
             } else {
                 Ok(Value::Text(s))
             }
@@ -306,8 +331,14 @@ mod tests {
 
     #[test]
     fn integers_accept_sign_blanks_and_leading_zeros() {
-        assert_eq!(parse_value(b"000000001234", DataType::BigInt), Ok(Value::Int(1234)));
-        assert_eq!(parse_value(b" -42 ", DataType::Integer), Ok(Value::Int(-42)));
+        assert_eq!(
+            parse_value(b"000000001234", DataType::BigInt),
+            Ok(Value::Int(1234))
+        );
+        assert_eq!(
+            parse_value(b" -42 ", DataType::Integer),
+            Ok(Value::Int(-42))
+        );
         assert_eq!(parse_value(b"+7", DataType::SmallInt), Ok(Value::Int(7)));
         assert!(parse_value(b"40000", DataType::SmallInt).is_err());
         assert!(parse_value(b"12a", DataType::BigInt).is_err());
@@ -329,9 +360,18 @@ mod tests {
     #[test]
     fn sql_comparison_is_three_valued_and_numeric_across_widths() {
         assert_eq!(Value::Int(1).sql_eq(&Value::Null), None);
-        assert_eq!(Value::Int(2).sql_cmp(&Value::Float(2.5)), Some(Ordering::Less));
-        assert_eq!(Value::Float(f64::NAN).sql_cmp(&Value::Float(1e300)), Some(Ordering::Greater));
-        assert_eq!(Value::text("a").sql_cmp(&Value::text("B")), Some(Ordering::Greater));
+        assert_eq!(
+            Value::Int(2).sql_cmp(&Value::Float(2.5)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            Value::Float(f64::NAN).sql_cmp(&Value::Float(1e300)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            Value::text("a").sql_cmp(&Value::text("B")),
+            Some(Ordering::Greater)
+        );
     }
 
     #[test]

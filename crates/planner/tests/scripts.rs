@@ -19,19 +19,34 @@ PREPARE bump AS UPDATE accounts SET credit_limit = credit_limit + $2 WHERE id = 
 ";
 
 fn catalog() -> Catalog {
-    apply_script(&Catalog::new(), SCHEMA).expect("schema applies").0
+    apply_script(&Catalog::new(), SCHEMA)
+        .expect("schema applies")
+        .0
 }
 
 #[test]
 fn parameter_types_are_inferred_from_context() {
     let c = catalog();
-    assert_eq!(c.statement("by_email").unwrap().params, vec![DataType::Text]);
-    assert_eq!(c.statement("pair").unwrap().params, vec![DataType::Integer, DataType::Integer]);
+    assert_eq!(
+        c.statement("by_email").unwrap().params,
+        vec![DataType::Text]
+    );
+    assert_eq!(
+        c.statement("pair").unwrap().params,
+        vec![DataType::Integer, DataType::Integer]
+    );
     assert_eq!(
         c.statement("add").unwrap().params,
-        vec![DataType::BigInt, DataType::Varchar(Some(20)), DataType::BigInt]
+        vec![
+            DataType::BigInt,
+            DataType::Varchar(Some(20)),
+            DataType::BigInt
+        ]
     );
-    assert_eq!(c.statement("bump").unwrap().params, vec![DataType::BigInt, DataType::BigInt]);
+    assert_eq!(
+        c.statement("bump").unwrap().params,
+        vec![DataType::BigInt, DataType::BigInt]
+    );
     assert!(matches!(c.statement("pair").unwrap().plan, Plan::Select(_)));
 }
 
@@ -50,9 +65,14 @@ fn the_decision_workload_schema_applies() {
 #[test]
 fn errors_name_the_line_and_change_nothing() {
     let c = catalog();
-    let bad = "CREATE TABLE t (x INT PRIMARY KEY);\n\nPREPARE q AS SELECT nope FROM t WHERE x = $1;";
+    let bad =
+        "CREATE TABLE t (x INT PRIMARY KEY);\n\nPREPARE q AS SELECT nope FROM t WHERE x = $1;";
     let err = apply_script(&c, bad).unwrap_err();
-    assert!(err.to_string().starts_with("line 3: PREPARE q: column \"nope\" does not exist"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("line 3: PREPARE q: column \"nope\" does not exist"),
+        "{err}"
+    );
     assert!(c.table_by_name("t").is_none());
 }
 
@@ -68,17 +88,30 @@ fn scans_and_unsupported_shapes_are_refused() {
         let err = prepare(&c, "q", sql).unwrap_err();
         assert!(matches!(err, Error::Unsupported(_)), "{sql}: {err}");
     }
-    let err = prepare(&c, "q", "SELECT id FROM accounts WHERE id = $1 AND name = 5").unwrap_err();
+    let err = prepare(
+        &c,
+        "q",
+        "SELECT id FROM accounts WHERE id = $1 AND name = 5",
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Type(_)), "{err}");
     let err = prepare(&c, "q", "SELECT $1").unwrap_err();
-    assert!(err.to_string().contains("could not determine data type of parameter $1"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("could not determine data type of parameter $1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn drop_table_is_refused_while_statements_use_it() {
     let c = catalog();
     let err = apply_script(&c, "DROP TABLE accounts").unwrap_err();
-    assert!(err.to_string().contains("by_email, by_id, add, bump") || err.to_string().contains("add, bump, by_email, by_id"), "{err}");
+    assert!(
+        err.to_string().contains("by_email, by_id, add, bump")
+            || err.to_string().contains("add, bump, by_email, by_id"),
+        "{err}"
+    );
     let (c, _) = apply_script(&c, "DEALLOCATE ALL; DROP TABLE accounts;").unwrap();
     assert!(c.table_by_name("accounts").is_none());
 }

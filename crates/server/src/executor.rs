@@ -9,7 +9,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 
-use aotdb_planner::{self as planner, Catalog, Explain, Statement};
+use aotdb_planner::{
+    self as planner, real_for_output, Catalog, DataType, Explain, Statement, Value,
+};
 use aotdb_storage::{Database, Outcome as RowsOrCount, TableStats, UndoLog};
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -19,13 +21,25 @@ use crate::error::ExecError;
 /// Work for the executor.
 #[derive(Debug)]
 pub enum Request {
-    Execute { name: Bytes, args: Vec<Bytes> },
+    Execute {
+        name: Bytes,
+        args: Vec<Bytes>,
+    },
     /// A MULTI/EXEC block: all of it or none of it.
     Transaction(Vec<QueuedExecute>),
-    Prepare { name: Bytes, sql: Bytes },
-    Deallocate { name: Bytes },
-    Define { script: Bytes },
-    Explain { name: Bytes },
+    Prepare {
+        name: Bytes,
+        sql: Bytes,
+    },
+    Deallocate {
+        name: Bytes,
+    },
+    Define {
+        script: Bytes,
+    },
+    Explain {
+        name: Bytes,
+    },
     Info,
     DbSize,
 }
@@ -97,7 +111,13 @@ const MAX_BATCHES_PER_WAKE: usize = 256;
 
 impl Executor {
     pub fn new(catalog: Catalog, db: Database) -> Executor {
-        Executor { catalog, db, undo: UndoLog::new(), executed: 0, rolled_back: 0 }
+        Executor {
+            catalog,
+            db,
+            undo: UndoLog::new(),
+            executed: 0,
+            rolled_back: 0,
+        }
     }
 
     /// Starts the executor thread. It ends when every handle is dropped.
@@ -120,7 +140,11 @@ impl Executor {
                 }
             }
             for batch in pending.drain(..) {
-                let outcomes: Vec<Outcome> = batch.requests.into_iter().map(|r| self.handle_guarded(r)).collect();
+                let outcomes: Vec<Outcome> = batch
+                    .requests
+                    .into_iter()
+                    .map(|r| self.handle_guarded(r))
+                    .collect();
                 // The connection may have gone away; its replies are moot.
                 let _ = batch.reply.send(outcomes);
             }
@@ -141,7 +165,9 @@ impl Executor {
                     .unwrap_or_else(|| "unknown panic".into());
                 tracing::error!(panic = %what, "bug: a request panicked in the executor; its changes were rolled back");
                 self.abort();
-                Err(ExecError::Internal(format!("request failed on an internal error: {what}")))
+                Err(ExecError::Internal(format!(
+                    "request failed on an internal error: {what}"
+                )))
             }
         }
     }
@@ -208,7 +234,10 @@ impl Executor {
 
     fn statement(&self, name: &[u8]) -> Result<Arc<Statement>, ExecError> {
         let text = std::str::from_utf8(name).map_err(|_| {
-            ExecError::NoStatement(format!("no statement named \"{}\"", String::from_utf8_lossy(name)))
+            ExecError::NoStatement(format!(
+                "no statement named \"{}\"",
+                String::from_utf8_lossy(name)
+            ))
         })?;
         if let Some(s) = self.catalog.statement(text) {
             return Ok(s.clone());
@@ -223,10 +252,12 @@ impl Executor {
     fn execute_one(&mut self, stmt: &Statement, args: &[Bytes]) -> Result<RowsOrCount, ExecError> {
         let params = stmt.bind_args(args)?;
         self.executed += 1;
-        if stmt.is_read_only() {
-            return Ok(self.db.query(stmt, &params)?);
-        }
-        Ok(self.db.execute(stmt, &params, &mut self.undo)?)
+        let outcome = if stmt.is_read_only() {
+            self.db.query(stmt, &params)?
+        } else {
+            self.db.execute(stmt, &params, &mut self.undo)?
+        };
+        Ok(present_reals(stmt, outcome))
     }
 
     fn transaction(&mut self, items: Vec<QueuedExecute>) -> Outcome {
@@ -265,6 +296,32 @@ impl Executor {
     }
 }
 
+/// REAL columns are computed in `f32` but held as `f64`; show them as
+/// PostgreSQL shows a real.
+fn present_reals(stmt: &Statement, outcome: RowsOrCount) -> RowsOrCount {
+    let reals: Vec<usize> = stmt
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.ty == DataType::Real)
+        .map(|(i, _)| i)
+        .collect();
+    match outcome {
+        RowsOrCount::Rows(mut rows) if !reals.is_empty() => {
+            for row in &mut rows {
+                for &i in &reals {
+                    if let Some(v) = row.get_mut(i) {
+                        *v = real_for_output(std::mem::replace(v, Value::Null));
+                    }
+                }
+            }
+            RowsOrCount::Rows(rows)
+        }
+        other => other,
+    }
+}
+
 fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, ExecError> {
-    std::str::from_utf8(b).map_err(|_| ExecError::Plan(planner::Error::Syntax(format!("{what} is not valid UTF-8"))))
+    std::str::from_utf8(b)
+        .map_err(|_| ExecError::Plan(planner::Error::Syntax(format!("{what} is not valid UTF-8"))))
 }

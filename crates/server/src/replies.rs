@@ -47,7 +47,10 @@ pub fn explain_reply(e: &Explain) -> Reply {
         (Reply::bulk_str("sql"), Reply::bulk_str(&e.sql)),
         (Reply::bulk_str("parameters"), strings(&e.parameters)),
         (Reply::bulk_str("columns"), columns),
-        (Reply::bulk_str("cost"), Reply::bulk_str(&e.cost.to_string())),
+        (
+            Reply::bulk_str("cost"),
+            Reply::bulk_str(&e.cost.to_string()),
+        ),
         (Reply::bulk_str("plan"), strings(&e.steps)),
         (Reply::bulk_str("reads"), strings(&e.reads)),
         (Reply::bulk_str("maintains"), strings(&e.maintains)),

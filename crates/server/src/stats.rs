@@ -6,9 +6,31 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Every command name INFO's commandstats section counts.
 const COMMAND_NAMES: &[&str] = &[
-    "auth", "bgsave", "client", "command", "config", "dbsize", "deallocate", "define", "discard", "echo", "exec",
-    "execute", "explain", "hello", "info", "multi", "ping", "prepare", "quit", "reset", "save", "select",
-    "shutdown", "unwatch", "watch",
+    "auth",
+    "bgsave",
+    "client",
+    "command",
+    "config",
+    "dbsize",
+    "deallocate",
+    "define",
+    "discard",
+    "echo",
+    "exec",
+    "execute",
+    "explain",
+    "hello",
+    "info",
+    "multi",
+    "ping",
+    "prepare",
+    "quit",
+    "reset",
+    "save",
+    "select",
+    "shutdown",
+    "unwatch",
+    "watch",
 ];
 
 #[derive(Debug, Default)]
@@ -33,7 +55,10 @@ impl Stats {
             connections_rejected: AtomicU64::new(0),
             commands_processed: AtomicU64::new(0),
             protocol_errors: AtomicU64::new(0),
-            commands: COMMAND_NAMES.iter().map(|&n| (n, CommandCounter::default())).collect(),
+            commands: COMMAND_NAMES
+                .iter()
+                .map(|&n| (n, CommandCounter::default()))
+                .collect(),
         }
     }
 
@@ -52,7 +77,13 @@ impl Stats {
     pub fn command_counts(&self) -> Vec<(&'static str, u64, u64)> {
         self.commands
             .iter()
-            .map(|(n, c)| (*n, c.calls.load(Ordering::Relaxed), c.failed.load(Ordering::Relaxed)))
+            .map(|(n, c)| {
+                (
+                    *n,
+                    c.calls.load(Ordering::Relaxed),
+                    c.failed.load(Ordering::Relaxed),
+                )
+            })
             .filter(|(_, calls, _)| *calls > 0)
             .collect()
     }

@@ -71,7 +71,12 @@ impl Database {
             .collect()
     }
 
-    pub(crate) fn insert_row(&mut self, table: TableId, row: Row, undo: &mut UndoLog) -> Result<RowId> {
+    pub(crate) fn insert_row(
+        &mut self,
+        table: TableId,
+        row: Row,
+        undo: &mut UndoLog,
+    ) -> Result<RowId> {
         let t = self.table_mut(table)?;
         t.check_not_null(&row)?;
         let id = t.insert(row)?;
@@ -79,13 +84,28 @@ impl Database {
         Ok(id)
     }
 
-    pub(crate) fn delete_row(&mut self, table: TableId, id: RowId, undo: &mut UndoLog) -> Result<Row> {
+    pub(crate) fn delete_row(
+        &mut self,
+        table: TableId,
+        id: RowId,
+        undo: &mut UndoLog,
+    ) -> Result<Row> {
         let row = self.table_mut(table)?.delete(id)?;
-        undo.push(UndoEntry::Deleted { table, id, row: row.clone() });
+        undo.push(UndoEntry::Deleted {
+            table,
+            id,
+            row: row.clone(),
+        });
         Ok(row)
     }
 
-    pub(crate) fn update_row(&mut self, table: TableId, id: RowId, new: Row, undo: &mut UndoLog) -> Result<()> {
+    pub(crate) fn update_row(
+        &mut self,
+        table: TableId,
+        id: RowId,
+        new: Row,
+        undo: &mut UndoLog,
+    ) -> Result<()> {
         let t = self.table_mut(table)?;
         t.check_not_null(&new)?;
         let old = t.update(id, new)?;
@@ -112,12 +132,19 @@ impl Database {
     }
 
     /// Looks up one row by a unique index.
-    pub(crate) fn unique_lookup(&self, table: TableId, unique: usize, key: &[Value]) -> Result<Option<RowId>> {
+    pub(crate) fn unique_lookup(
+        &self,
+        table: TableId,
+        unique: usize,
+        key: &[Value],
+    ) -> Result<Option<RowId>> {
         let t = self.table(table)?;
-        let index = t
-            .uniques
-            .get(unique)
-            .ok_or_else(|| Error::Internal(format!("unique index {unique} missing on \"{}\"", t.def.name)))?;
+        let index = t.uniques.get(unique).ok_or_else(|| {
+            Error::Internal(format!(
+                "unique index {unique} missing on \"{}\"",
+                t.def.name
+            ))
+        })?;
         Ok(index.get(key))
     }
 }

@@ -6,8 +6,8 @@ use std::cmp::Ordering;
 
 use aotdb_planner::eval::{eval, eval_predicate};
 use aotdb_planner::{
-    coerce_for_column, Access, DeletePlan, Error as PlanError, Expr, InsertPlan, Plan, SelectPlan, SortKey, Statement,
-    UpdatePlan, Value,
+    coerce_for_column, Access, DeletePlan, Error as PlanError, Expr, InsertPlan, Plan, SelectPlan,
+    SortKey, Statement, UpdatePlan, Value,
 };
 
 use crate::database::Database;
@@ -29,14 +29,22 @@ impl Database {
     pub fn query(&self, stmt: &Statement, params: &[Value]) -> Result<Outcome> {
         match &stmt.plan {
             Plan::Select(p) => self.select(p, params).map(Outcome::Rows),
-            _ => Err(Error::Internal(format!("statement \"{}\" is not a query", stmt.name))),
+            _ => Err(Error::Internal(format!(
+                "statement \"{}\" is not a query",
+                stmt.name
+            ))),
         }
     }
 
     /// Runs any statement. Changes are recorded in `undo`; on error the
     /// caller rolls back (a statement that fails halfway, say on its third
     /// VALUES row, has changed the first two).
-    pub fn execute(&mut self, stmt: &Statement, params: &[Value], undo: &mut UndoLog) -> Result<Outcome> {
+    pub fn execute(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        undo: &mut UndoLog,
+    ) -> Result<Outcome> {
         match &stmt.plan {
             Plan::Select(p) => self.select(p, params).map(Outcome::Rows),
             Plan::Insert(p) => self.insert(p, params, undo),
@@ -59,7 +67,10 @@ impl Database {
                     }
                     values.push(v);
                 }
-                Ok(self.unique_lookup(*table, *unique, &values)?.into_iter().collect())
+                Ok(self
+                    .unique_lookup(*table, *unique, &values)?
+                    .into_iter()
+                    .collect())
             }
         }
     }
@@ -73,7 +84,11 @@ impl Database {
                 }
             }
             let projected = eval_all(&p.projection, row, params)?;
-            let keys = p.order_by.iter().map(|k| eval(&k.expr, row, params)).collect::<Result<_, _>>()?;
+            let keys = p
+                .order_by
+                .iter()
+                .map(|k| eval(&k.expr, row, params))
+                .collect::<Result<_, _>>()?;
             out.push((projected, keys));
             Ok(())
         };
@@ -105,7 +120,11 @@ impl Database {
             }
             self.insert_row(p.table, row, undo)?;
         }
-        Ok(if p.returning.is_empty() { Outcome::Count(p.rows.len() as u64) } else { Outcome::Rows(returned) })
+        Ok(if p.returning.is_empty() {
+            Outcome::Count(p.rows.len() as u64)
+        } else {
+            Outcome::Rows(returned)
+        })
     }
 
     fn update(&mut self, p: &UpdatePlan, params: &[Value], undo: &mut UndoLog) -> Result<Outcome> {
@@ -114,7 +133,9 @@ impl Database {
         let mut matched = 0u64;
         let mut returned = Vec::new();
         for id in ids {
-            let Some(old) = self.table(p.table)?.get(id) else { continue };
+            let Some(old) = self.table(p.table)?.get(id) else {
+                continue;
+            };
             if let Some(f) = &p.filter {
                 if !eval_predicate(f, old, params)? {
                     continue;
@@ -132,7 +153,11 @@ impl Database {
             self.update_row(p.table, id, new, undo)?;
             matched += 1;
         }
-        Ok(if p.returning.is_empty() { Outcome::Count(matched) } else { Outcome::Rows(returned) })
+        Ok(if p.returning.is_empty() {
+            Outcome::Count(matched)
+        } else {
+            Outcome::Rows(returned)
+        })
     }
 
     fn delete(&mut self, p: &DeletePlan, params: &[Value], undo: &mut UndoLog) -> Result<Outcome> {
@@ -140,7 +165,9 @@ impl Database {
         let mut matched = 0u64;
         let mut returned = Vec::new();
         for id in ids {
-            let Some(old) = self.table(p.table)?.get(id) else { continue };
+            let Some(old) = self.table(p.table)?.get(id) else {
+                continue;
+            };
             if let Some(f) = &p.filter {
                 if !eval_predicate(f, old, params)? {
                     continue;
@@ -152,7 +179,11 @@ impl Database {
             }
             matched += 1;
         }
-        Ok(if p.returning.is_empty() { Outcome::Count(matched) } else { Outcome::Rows(returned) })
+        Ok(if p.returning.is_empty() {
+            Outcome::Count(matched)
+        } else {
+            Outcome::Rows(returned)
+        })
     }
 }
 
@@ -161,7 +192,11 @@ fn eval_all(exprs: &[Expr], row: &[Value], params: &[Value]) -> Result<Vec<Value
 }
 
 /// ORDER BY, DISTINCT, OFFSET and LIMIT over the rows found.
-fn finish_rows(mut rows: Vec<(Vec<Value>, Vec<Value>)>, p: &SelectPlan, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+fn finish_rows(
+    mut rows: Vec<(Vec<Value>, Vec<Value>)>,
+    p: &SelectPlan,
+    params: &[Value],
+) -> Result<Vec<Vec<Value>>> {
     if !p.order_by.is_empty() {
         rows.sort_by(|a, b| compare_keys(&a.1, &b.1, &p.order_by));
     }
@@ -184,7 +219,9 @@ fn count_clause(e: Option<&Expr>, params: &[Value], what: &str) -> Result<Option
     let Some(e) = e else { return Ok(None) };
     match eval(e, &[], params)? {
         Value::Null => Ok(None),
-        Value::Int(n) if n < 0 => Err(PlanError::Data(format!("{what} must not be negative")).into()),
+        Value::Int(n) if n < 0 => {
+            Err(PlanError::Data(format!("{what} must not be negative")).into())
+        }
         Value::Int(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
         other => Err(Error::Internal(format!("{what} evaluated to {other:?}"))),
     }
@@ -196,11 +233,27 @@ pub(crate) fn compare_keys(a: &[Value], b: &[Value], keys: &[SortKey]) -> Orderi
     for ((x, y), k) in a.iter().zip(b).zip(keys) {
         let ord = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,
-            (true, false) => if k.nulls_first { Ordering::Less } else { Ordering::Greater },
-            (false, true) => if k.nulls_first { Ordering::Greater } else { Ordering::Less },
+            (true, false) => {
+                if k.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
             (false, false) => {
                 let o = x.sql_cmp(y).unwrap_or(Ordering::Equal);
-                if k.descending { o.reverse() } else { o }
+                if k.descending {
+                    o.reverse()
+                } else {
+                    o
+                }
             }
         };
         if ord != Ordering::Equal {

@@ -22,7 +22,13 @@ pub struct Table {
 impl Table {
     pub fn new(def: Arc<TableDef>) -> Table {
         let uniques = def.uniques.iter().cloned().map(UniqueIndex::new).collect();
-        Table { def, slots: Vec::new(), free: Vec::new(), live: 0, uniques }
+        Table {
+            def,
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            uniques,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -91,7 +97,12 @@ impl Table {
             .slots
             .get_mut(id as usize)
             .and_then(Option::take)
-            .ok_or_else(|| Error::Internal(format!("delete of missing row {id} in \"{}\"", self.def.name)))?;
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "delete of missing row {id} in \"{}\"",
+                    self.def.name
+                ))
+            })?;
         for u in &mut self.uniques {
             u.remove(&row);
         }
@@ -103,9 +114,12 @@ impl Table {
     /// Replaces row `id` with `new` after checking the keys it changes;
     /// returns the old row.
     pub fn update(&mut self, id: RowId, new: Row) -> Result<Row> {
-        let old = self
-            .get(id)
-            .ok_or_else(|| Error::Internal(format!("update of missing row {id} in \"{}\"", self.def.name)))?;
+        let old = self.get(id).ok_or_else(|| {
+            Error::Internal(format!(
+                "update of missing row {id} in \"{}\"",
+                self.def.name
+            ))
+        })?;
         let changed: Vec<usize> = (0..self.uniques.len())
             .filter(|&i| self.uniques[i].key_changes(old, &new))
             .collect();
@@ -130,7 +144,10 @@ impl Table {
             }
             _ => {
                 let pos = self.free.iter().rposition(|&f| f == id).ok_or_else(|| {
-                    Error::Internal(format!("restore of row {id} in \"{}\": slot not free", self.def.name))
+                    Error::Internal(format!(
+                        "restore of row {id} in \"{}\": slot not free",
+                        self.def.name
+                    ))
                 })?;
                 self.free.remove(pos);
             }
@@ -156,8 +173,9 @@ impl Table {
                     .sum::<usize>()
             })
             .sum();
-        let sampled = self.live.min(1000).max(1);
+        let sampled = self.live.clamp(1, 1000);
         let text_per_row = text / sampled;
-        self.slots.len() * per_slot + self.live * (self.def.columns.len() * per_value + text_per_row)
+        self.slots.len() * per_slot
+            + self.live * (self.def.columns.len() * per_value + text_per_row)
     }
 }

@@ -34,7 +34,10 @@ pub(crate) fn unique_access(
     for (u, unique) in table.uniques.iter().enumerate() {
         let mut which = Vec::with_capacity(unique.columns.len());
         for &col in &unique.columns {
-            match fixed.iter().position(|f| f.as_ref().is_some_and(|(c, _)| *c == col)) {
+            match fixed
+                .iter()
+                .position(|f| f.as_ref().is_some_and(|(c, _)| *c == col))
+            {
                 Some(i) => which.push(i),
                 None => break,
             }
@@ -45,29 +48,49 @@ pub(crate) fn unique_access(
         }
     }
     let Some((unique, which)) = chosen else {
-        return Err(needs_key(table, verb, "its WHERE clause does not fix one by equality"));
+        return Err(needs_key(
+            table,
+            verb,
+            "its WHERE clause does not fix one by equality",
+        ));
     };
     let key: Vec<Expr> = which
         .iter()
-        .map(|&i| fixed[i].as_ref().map(|(_, e)| e.clone()).expect("chosen equality"))
+        .map(|&i| {
+            fixed[i]
+                .as_ref()
+                .map(|(_, e)| e.clone())
+                .expect("chosen equality")
+        })
         .collect();
     let mut used = which.clone();
     used.sort_unstable();
     for i in used.into_iter().rev() {
         conjuncts.remove(i);
     }
-    let access = Access::UniqueLookup { table: table.id, unique, key };
+    let access = Access::UniqueLookup {
+        table: table.id,
+        unique,
+        key,
+    };
     Ok((access, Expr::and_all(conjuncts)))
 }
 
 /// `column = e` or `e = column` with `e` free of columns: the column (as a
 /// table column index) and `e`.
 fn key_equality(e: &Expr, offset: usize) -> Option<(usize, Expr)> {
-    let Expr::Compare { op: CmpOp::Eq, left, right } = e else {
+    let Expr::Compare {
+        op: CmpOp::Eq,
+        left,
+        right,
+    } = e
+    else {
         return None;
     };
     match (left.as_ref(), right.as_ref()) {
-        (Expr::Column(c), other) | (other, Expr::Column(c)) if !other.reads_columns() && *c >= offset => {
+        (Expr::Column(c), other) | (other, Expr::Column(c))
+            if !other.reads_columns() && *c >= offset =>
+        {
             Some((*c - offset, other.clone()))
         }
         _ => None,
@@ -81,7 +104,10 @@ fn needs_key(table: &TableDef, verb: &str, why: &str) -> Error {
         .map(|u| format!("({})", table.describe_columns(&u.columns)))
         .collect();
     let keys = if keys.is_empty() {
-        format!("table \"{}\" has no primary key or unique constraint", table.name)
+        format!(
+            "table \"{}\" has no primary key or unique constraint",
+            table.name
+        )
     } else {
         format!("table \"{}\" has {}", table.name, keys.join(", "))
     };

@@ -16,9 +16,22 @@ use crate::value::Value;
 
 type Bound = (Plan, Vec<OutputColumn>, Vec<TableId>);
 
-pub(crate) fn bind_insert(catalog: &Catalog, insert: &ast::Insert, params: &mut Params) -> Result<Bound> {
-    if insert.or.is_some() || insert.ignore || insert.overwrite || insert.replace_into || insert.partitioned.is_some() || !insert.assignments.is_empty() || insert.overriding.is_some() {
-        return Err(Error::Unsupported("only INSERT INTO table [(columns)] VALUES ... is supported".into()));
+pub(crate) fn bind_insert(
+    catalog: &Catalog,
+    insert: &ast::Insert,
+    params: &mut Params,
+) -> Result<Bound> {
+    if insert.or.is_some()
+        || insert.ignore
+        || insert.overwrite
+        || insert.replace_into
+        || insert.partitioned.is_some()
+        || !insert.assignments.is_empty()
+        || insert.overriding.is_some()
+    {
+        return Err(Error::Unsupported(
+            "only INSERT INTO table [(columns)] VALUES ... is supported".into(),
+        ));
     }
     if let Some(on) = &insert.on {
         return Err(Error::Unsupported(match on {
@@ -27,7 +40,9 @@ pub(crate) fn bind_insert(catalog: &Catalog, insert: &ast::Insert, params: &mut 
         }));
     }
     let ast::TableObject::TableName(name) = &insert.table else {
-        return Err(Error::Unsupported("INSERT into a table function is not supported".into()));
+        return Err(Error::Unsupported(
+            "INSERT into a table function is not supported".into(),
+        ));
     };
     let table = lookup_table(catalog, name)?;
     let alias = insert.table_alias.as_ref().map(|a| ident_name(&a.alias));
@@ -40,10 +55,15 @@ pub(crate) fn bind_insert(catalog: &Catalog, insert: &ast::Insert, params: &mut 
         for c in &insert.columns {
             let name = object_name(c)?;
             let i = table.column_index(&name).ok_or_else(|| {
-                Error::Schema(format!("column \"{name}\" of relation \"{}\" does not exist", table.name))
+                Error::Schema(format!(
+                    "column \"{name}\" of relation \"{}\" does not exist",
+                    table.name
+                ))
             })?;
             if targets.contains(&i) {
-                return Err(Error::Schema(format!("column \"{name}\" specified more than once")));
+                return Err(Error::Schema(format!(
+                    "column \"{name}\" specified more than once"
+                )));
             }
             targets.push(i);
         }
@@ -54,22 +74,33 @@ pub(crate) fn bind_insert(catalog: &Catalog, insert: &ast::Insert, params: &mut 
         return Err(Error::Syntax("INSERT needs VALUES".into()));
     };
     let ast::SetExpr::Values(values) = source.body.as_ref() else {
-        return Err(Error::Unsupported("INSERT ... SELECT is not supported; use VALUES".into()));
+        return Err(Error::Unsupported(
+            "INSERT ... SELECT is not supported; use VALUES".into(),
+        ));
     };
     if source.order_by.is_some() || source.limit_clause.is_some() || source.with.is_some() {
-        return Err(Error::Unsupported("INSERT ... VALUES with ORDER BY/LIMIT/WITH is not supported".into()));
+        return Err(Error::Unsupported(
+            "INSERT ... VALUES with ORDER BY/LIMIT/WITH is not supported".into(),
+        ));
     }
 
     // Expressions in VALUES see no columns (PostgreSQL's rule).
     let empty = Scope::default();
-    let mut binder = ExprBinder { scope: &empty, params };
+    let mut binder = ExprBinder {
+        scope: &empty,
+        params,
+    };
     let mut rows = Vec::with_capacity(values.rows.len());
     for row in &values.rows {
         if row.len() > targets.len() {
-            return Err(Error::Syntax("INSERT has more expressions than target columns".into()));
+            return Err(Error::Syntax(
+                "INSERT has more expressions than target columns".into(),
+            ));
         }
         if row.len() < targets.len() {
-            return Err(Error::Syntax("INSERT has more target columns than expressions".into()));
+            return Err(Error::Syntax(
+                "INSERT has more target columns than expressions".into(),
+            ));
         }
         let mut full: Vec<Expr> = table
             .columns
@@ -87,7 +118,11 @@ pub(crate) fn bind_insert(catalog: &Catalog, insert: &ast::Insert, params: &mut 
     }
 
     let (returning, columns) = bind_returning(&scope, params, insert.returning.as_deref())?;
-    let plan = InsertPlan { table: table.id, rows, returning };
+    let plan = InsertPlan {
+        table: table.id,
+        rows,
+        returning,
+    };
     Ok((Plan::Insert(plan), columns, vec![table.id]))
 }
 
@@ -95,22 +130,41 @@ fn is_default_keyword(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
 }
 
-pub(crate) fn bind_update(catalog: &Catalog, update: &ast::Update, params: &mut Params) -> Result<Bound> {
+pub(crate) fn bind_update(
+    catalog: &Catalog,
+    update: &ast::Update,
+    params: &mut Params,
+) -> Result<Bound> {
     if update.from.is_some() || !update.table.joins.is_empty() {
-        return Err(Error::Unsupported("UPDATE ... FROM and joins in UPDATE are not supported".into()));
+        return Err(Error::Unsupported(
+            "UPDATE ... FROM and joins in UPDATE are not supported".into(),
+        ));
     }
     if update.or.is_some() || !update.order_by.is_empty() || update.limit.is_some() {
-        return Err(Error::Unsupported("UPDATE with OR/ORDER BY/LIMIT is not supported".into()));
+        return Err(Error::Unsupported(
+            "UPDATE with OR/ORDER BY/LIMIT is not supported".into(),
+        ));
     }
     let (table, alias) = table_factor(catalog, &update.table.relation)?;
     let scope = Scope::single(table.clone(), alias);
-    let mut binder = ExprBinder { scope: &scope, params };
-    let (access, filter) = unique_access(&mut binder, &table, &scope, update.selection.as_ref(), "UPDATE")?;
+    let mut binder = ExprBinder {
+        scope: &scope,
+        params,
+    };
+    let (access, filter) = unique_access(
+        &mut binder,
+        &table,
+        &scope,
+        update.selection.as_ref(),
+        "UPDATE",
+    )?;
 
     let mut assignments: Vec<(usize, Expr)> = Vec::new();
     for a in &update.assignments {
         let ast::AssignmentTarget::ColumnName(name) = &a.target else {
-            return Err(Error::Unsupported("assigning to a tuple of columns is not supported".into()));
+            return Err(Error::Unsupported(
+                "assigning to a tuple of columns is not supported".into(),
+            ));
         };
         let col = assignment_column(&table, name)?;
         if assignments.iter().any(|(c, _)| *c == col) {
@@ -128,7 +182,13 @@ pub(crate) fn bind_update(catalog: &Catalog, update: &ast::Update, params: &mut 
         assignments.push((col, expr));
     }
     let (returning, columns) = bind_returning(&scope, params, update.returning.as_deref())?;
-    let plan = UpdatePlan { table: table.id, access, filter, assignments, returning };
+    let plan = UpdatePlan {
+        table: table.id,
+        access,
+        filter,
+        assignments,
+        returning,
+    };
     Ok((Plan::Update(plan), columns, vec![table.id]))
 }
 
@@ -139,38 +199,75 @@ fn assignment_column(table: &TableDef, name: &ast::ObjectName) -> Result<usize> 
         .iter()
         .map(|p| match p {
             ast::ObjectNamePart::Identifier(i) => Ok(ident_name(i)),
-            other => Err(Error::Unsupported(format!("assignment target {other} is not supported"))),
+            other => Err(Error::Unsupported(format!(
+                "assignment target {other} is not supported"
+            ))),
         })
         .collect::<Result<_>>()?;
     let column = match idents.as_slice() {
         [c] => c,
         [_, c] => c,
-        _ => return Err(Error::Unsupported(format!("assignment target {name} is not supported"))),
+        _ => {
+            return Err(Error::Unsupported(format!(
+                "assignment target {name} is not supported"
+            )))
+        }
     };
     table.column_index(column).ok_or_else(|| {
-        Error::Schema(format!("column \"{column}\" of relation \"{}\" does not exist", table.name))
+        Error::Schema(format!(
+            "column \"{column}\" of relation \"{}\" does not exist",
+            table.name
+        ))
     })
 }
 
-pub(crate) fn bind_delete(catalog: &Catalog, delete: &ast::Delete, params: &mut Params) -> Result<Bound> {
-    if !delete.tables.is_empty() || delete.using.is_some() || !delete.order_by.is_empty() || delete.limit.is_some() {
-        return Err(Error::Unsupported("DELETE with USING/ORDER BY/LIMIT or several tables is not supported".into()));
+pub(crate) fn bind_delete(
+    catalog: &Catalog,
+    delete: &ast::Delete,
+    params: &mut Params,
+) -> Result<Bound> {
+    if !delete.tables.is_empty()
+        || delete.using.is_some()
+        || !delete.order_by.is_empty()
+        || delete.limit.is_some()
+    {
+        return Err(Error::Unsupported(
+            "DELETE with USING/ORDER BY/LIMIT or several tables is not supported".into(),
+        ));
     }
     let from = match &delete.from {
         ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
     };
     let [twj] = from.as_slice() else {
-        return Err(Error::Unsupported("DELETE from several tables is not supported".into()));
+        return Err(Error::Unsupported(
+            "DELETE from several tables is not supported".into(),
+        ));
     };
     if !twj.joins.is_empty() {
-        return Err(Error::Unsupported("joins in DELETE are not supported".into()));
+        return Err(Error::Unsupported(
+            "joins in DELETE are not supported".into(),
+        ));
     }
     let (table, alias) = table_factor(catalog, &twj.relation)?;
     let scope = Scope::single(table.clone(), alias);
-    let mut binder = ExprBinder { scope: &scope, params };
-    let (access, filter) = unique_access(&mut binder, &table, &scope, delete.selection.as_ref(), "DELETE")?;
+    let mut binder = ExprBinder {
+        scope: &scope,
+        params,
+    };
+    let (access, filter) = unique_access(
+        &mut binder,
+        &table,
+        &scope,
+        delete.selection.as_ref(),
+        "DELETE",
+    )?;
     let (returning, columns) = bind_returning(&scope, params, delete.returning.as_deref())?;
-    let plan = DeletePlan { table: table.id, access, filter, returning };
+    let plan = DeletePlan {
+        table: table.id,
+        access,
+        filter,
+        returning,
+    };
     Ok((Plan::Delete(plan), columns, vec![table.id]))
 }
 

@@ -32,7 +32,13 @@ pub(crate) struct ResolvedColumn {
 impl Scope {
     pub(crate) fn single(table: Arc<TableDef>, alias: Option<String>) -> Scope {
         let alias = alias.unwrap_or_else(|| table.name.clone());
-        Scope { tables: vec![ScopeTable { alias, table, offset: 0 }] }
+        Scope {
+            tables: vec![ScopeTable {
+                alias,
+                table,
+                offset: 0,
+            }],
+        }
     }
 
     pub(crate) fn resolve(&self, qualifier: Option<&str>, column: &str) -> Result<ResolvedColumn> {
@@ -43,9 +49,14 @@ impl Scope {
             }
             if let Some(i) = t.table.column_index(column) {
                 if found.is_some() {
-                    return Err(Error::Schema(format!("column reference \"{column}\" is ambiguous")));
+                    return Err(Error::Schema(format!(
+                        "column reference \"{column}\" is ambiguous"
+                    )));
                 }
-                found = Some(ResolvedColumn { position: t.offset + i, ty: t.table.columns[i].ty });
+                found = Some(ResolvedColumn {
+                    position: t.offset + i,
+                    ty: t.table.columns[i].ty,
+                });
             }
         }
         if let Some(f) = found {
@@ -66,14 +77,20 @@ impl Scope {
             [t, c] => self.resolve(Some(&ident_name(t)), &ident_name(c)),
             _ => Err(Error::Unsupported(format!(
                 "column reference {} is not supported",
-                path.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(".")
+                path.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(".")
             ))),
         }
     }
 
     /// Every column of the scope (for `*`) or of one table (for `t.*`), as
     /// (name, position, type).
-    pub(crate) fn columns(&self, qualifier: Option<&str>) -> Result<Vec<(String, usize, DataType)>> {
+    pub(crate) fn columns(
+        &self,
+        qualifier: Option<&str>,
+    ) -> Result<Vec<(String, usize, DataType)>> {
         let mut out = Vec::new();
         let mut matched = false;
         for t in &self.tables {
@@ -86,7 +103,9 @@ impl Scope {
             }
         }
         match qualifier {
-            Some(q) if !matched => Err(Error::Schema(format!("missing FROM-clause entry for table \"{q}\""))),
+            Some(q) if !matched => Err(Error::Schema(format!(
+                "missing FROM-clause entry for table \"{q}\""
+            ))),
             _ => Ok(out),
         }
     }

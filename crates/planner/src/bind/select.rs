@@ -24,35 +24,61 @@ pub(crate) fn bind_select(
         return Err(Error::Unsupported("WITH is not supported".into()));
     }
     if query.fetch.is_some() || !query.locks.is_empty() || query.for_clause.is_some() {
-        return Err(Error::Unsupported("FETCH, FOR UPDATE and FOR clauses are not supported".into()));
+        return Err(Error::Unsupported(
+            "FETCH, FOR UPDATE and FOR clauses are not supported".into(),
+        ));
     }
     let select = match query.body.as_ref() {
         ast::SetExpr::Select(s) => s,
-        ast::SetExpr::Query(_) => return Err(Error::Unsupported("nested queries are not supported".into())),
+        ast::SetExpr::Query(_) => {
+            return Err(Error::Unsupported(
+                "nested queries are not supported".into(),
+            ))
+        }
         ast::SetExpr::SetOperation { op, .. } => {
             return Err(Error::Unsupported(format!("{op} is not supported")))
         }
-        ast::SetExpr::Values(_) => return Err(Error::Unsupported("a bare VALUES list is not supported".into())),
-        other => return Err(Error::Unsupported(format!("query {other} is not supported"))),
+        ast::SetExpr::Values(_) => {
+            return Err(Error::Unsupported(
+                "a bare VALUES list is not supported".into(),
+            ))
+        }
+        other => {
+            return Err(Error::Unsupported(format!(
+                "query {other} is not supported"
+            )))
+        }
     };
     let distinct = match &select.distinct {
         None | Some(ast::Distinct::All) => false,
         Some(ast::Distinct::Distinct) => true,
-        Some(ast::Distinct::On(_)) => return Err(Error::Unsupported("DISTINCT ON is not supported".into())),
+        Some(ast::Distinct::On(_)) => {
+            return Err(Error::Unsupported("DISTINCT ON is not supported".into()))
+        }
     };
     match &select.group_by {
-        ast::GroupByExpr::Expressions(exprs, modifiers) if exprs.is_empty() && modifiers.is_empty() => {}
+        ast::GroupByExpr::Expressions(exprs, modifiers)
+            if exprs.is_empty() && modifiers.is_empty() => {}
         _ => return Err(Error::Unsupported("GROUP BY is not supported yet".into())),
     }
     if select.having.is_some() {
         return Err(Error::Unsupported("HAVING is not supported yet".into()));
     }
-    if select.top.is_some() || select.into.is_some() || select.qualify.is_some() || !select.named_window.is_empty() {
-        return Err(Error::Unsupported("TOP, INTO, QUALIFY and WINDOW are not supported".into()));
+    if select.top.is_some()
+        || select.into.is_some()
+        || select.qualify.is_some()
+        || !select.named_window.is_empty()
+    {
+        return Err(Error::Unsupported(
+            "TOP, INTO, QUALIFY and WINDOW are not supported".into(),
+        ));
     }
 
     let (scope, table) = from_clause(catalog, &select.from)?;
-    let mut binder = ExprBinder { scope: &scope, params };
+    let mut binder = ExprBinder {
+        scope: &scope,
+        params,
+    };
 
     let (access, filter) = match &table {
         None => {
@@ -76,30 +102,51 @@ pub(crate) fn bind_select(
     if let Some(ob) = &query.order_by {
         let exprs = match &ob.kind {
             ast::OrderByKind::Expressions(exprs) => exprs,
-            ast::OrderByKind::All(_) => return Err(Error::Unsupported("ORDER BY ALL is not supported".into())),
+            ast::OrderByKind::All(_) => {
+                return Err(Error::Unsupported("ORDER BY ALL is not supported".into()))
+            }
         };
         for o in exprs {
             let expr = order_key(&mut binder, &o.expr, &projection, &columns, distinct)?;
             let descending = match &o.options.sort {
                 None | Some(ast::OrderBySort::Asc) => false,
                 Some(ast::OrderBySort::Desc) => true,
-                Some(_) => return Err(Error::Unsupported("ORDER BY ... USING is not supported".into())),
+                Some(_) => {
+                    return Err(Error::Unsupported(
+                        "ORDER BY ... USING is not supported".into(),
+                    ))
+                }
             };
             // PostgreSQL: NULLs sort as larger than everything, so last
             // ascending and first descending unless told otherwise.
             let nulls_first = o.options.nulls_first.unwrap_or(descending);
-            order_by.push(SortKey { expr, descending, nulls_first });
+            order_by.push(SortKey {
+                expr,
+                descending,
+                nulls_first,
+            });
         }
     }
 
     let (limit, offset) = limit_offset(&mut binder, query.limit_clause.as_ref())?;
     let tables = table.iter().map(|t| t.id).collect();
-    let plan = SelectPlan { access, filter, projection, distinct, order_by, offset, limit };
+    let plan = SelectPlan {
+        access,
+        filter,
+        projection,
+        distinct,
+        order_by,
+        offset,
+        limit,
+    };
     Ok((Plan::Select(plan), columns, tables))
 }
 
 /// The FROM clause: nothing, or one table (joins come with the planner).
-fn from_clause(catalog: &Catalog, from: &[ast::TableWithJoins]) -> Result<(Scope, Option<Arc<TableDef>>)> {
+fn from_clause(
+    catalog: &Catalog,
+    from: &[ast::TableWithJoins],
+) -> Result<(Scope, Option<Arc<TableDef>>)> {
     match from {
         [] => Ok((Scope::default(), None)),
         [twj] => {
@@ -114,15 +161,30 @@ fn from_clause(catalog: &Catalog, from: &[ast::TableWithJoins]) -> Result<(Scope
 }
 
 /// A plain table reference with an optional alias.
-pub(crate) fn table_factor(catalog: &Catalog, factor: &ast::TableFactor) -> Result<(Arc<TableDef>, Option<String>)> {
-    let ast::TableFactor::Table { name, alias, args: None, .. } = factor else {
-        return Err(Error::Unsupported(format!("FROM {factor} is not supported; name a table")));
+pub(crate) fn table_factor(
+    catalog: &Catalog,
+    factor: &ast::TableFactor,
+) -> Result<(Arc<TableDef>, Option<String>)> {
+    let ast::TableFactor::Table {
+        name,
+        alias,
+        args: None,
+        ..
+    } = factor
+    else {
+        return Err(Error::Unsupported(format!(
+            "FROM {factor} is not supported; name a table"
+        )));
     };
     let table = lookup_table(catalog, name)?;
     let alias = match alias {
         None => None,
         Some(a) if a.columns.is_empty() => Some(ident_name(&a.name)),
-        Some(_) => return Err(Error::Unsupported("column aliases in FROM are not supported".into())),
+        Some(_) => {
+            return Err(Error::Unsupported(
+                "column aliases in FROM are not supported".into(),
+            ))
+        }
     };
     Ok((table, alias))
 }
@@ -147,7 +209,9 @@ pub(crate) fn bind_select_item(
         ast::SelectItem::Wildcard(opts) => {
             reject_wildcard_options(opts)?;
             if scope.tables.is_empty() {
-                return Err(Error::Syntax("SELECT * with no tables specified is not valid".into()));
+                return Err(Error::Syntax(
+                    "SELECT * with no tables specified is not valid".into(),
+                ));
             }
             for (name, position, ty) in scope.columns(None)? {
                 projection.push(Expr::Column(position));
@@ -169,7 +233,11 @@ pub(crate) fn bind_select_item(
         }
         ast::SelectItem::UnnamedExpr(e) => (e, None),
         ast::SelectItem::ExprWithAlias { expr, alias } => (expr, Some(ident_name(alias))),
-        other => return Err(Error::Unsupported(format!("select item {other} is not supported"))),
+        other => {
+            return Err(Error::Unsupported(format!(
+                "select item {other} is not supported"
+            )))
+        }
     };
     reject_aggregates(expr)?;
     let Bound { expr: bound, ty } = binder.bind(expr, None)?;
@@ -183,8 +251,15 @@ pub(crate) fn bind_select_item(
 }
 
 fn reject_wildcard_options(opts: &ast::WildcardAdditionalOptions) -> Result<()> {
-    if opts.opt_exclude.is_some() || opts.opt_except.is_some() || opts.opt_replace.is_some() || opts.opt_rename.is_some() || opts.opt_ilike.is_some() {
-        return Err(Error::Unsupported("wildcard options are not supported".into()));
+    if opts.opt_exclude.is_some()
+        || opts.opt_except.is_some()
+        || opts.opt_replace.is_some()
+        || opts.opt_rename.is_some()
+        || opts.opt_ilike.is_some()
+    {
+        return Err(Error::Unsupported(
+            "wildcard options are not supported".into(),
+        ));
     }
     Ok(())
 }
@@ -195,7 +270,9 @@ fn reject_aggregates(e: &ast::Expr) -> Result<()> {
     if let ast::Expr::Function(f) = e {
         if let Ok(name) = object_name(&f.name) {
             if is_aggregate_name(&name) {
-                return Err(Error::Unsupported(format!("aggregate function {name}() is not supported yet")));
+                return Err(Error::Unsupported(format!(
+                    "aggregate function {name}() is not supported yet"
+                )));
             }
         }
     }
@@ -210,7 +287,9 @@ pub(crate) fn default_column_name(e: &ast::Expr) -> String {
         ast::Expr::Function(f) => object_name(&f.name).unwrap_or_else(|_| "?column?".into()),
         ast::Expr::Nested(inner) => default_column_name(inner),
         ast::Expr::Cast { expr, .. } => match expr.as_ref() {
-            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => default_column_name(expr),
+            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => {
+                default_column_name(expr)
+            }
             _ => "?column?".into(),
         },
         ast::Expr::Case { .. } => "case".into(),
@@ -229,16 +308,25 @@ fn order_key(
 ) -> Result<Expr> {
     if let ast::Expr::Value(v) = e {
         if let ast::Value::Number(n, _) = &v.value {
-            let position: usize = n.parse().map_err(|_| Error::Syntax(format!("ORDER BY position {n} is not an integer")))?;
+            let position: usize = n
+                .parse()
+                .map_err(|_| Error::Syntax(format!("ORDER BY position {n} is not an integer")))?;
             if position == 0 || position > projection.len() {
-                return Err(Error::Syntax(format!("ORDER BY position {position} is not in select list")));
+                return Err(Error::Syntax(format!(
+                    "ORDER BY position {position} is not in select list"
+                )));
             }
             return Ok(projection[position - 1].clone());
         }
     }
     if let ast::Expr::Identifier(ident) = e {
         let name = ident_name(ident);
-        let matches: Vec<usize> = columns.iter().enumerate().filter(|(_, c)| c.name == name).map(|(i, _)| i).collect();
+        let matches: Vec<usize> = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.name == name)
+            .map(|(i, _)| i)
+            .collect();
         if let [only] = matches[..] {
             // Prefer the output column, as PostgreSQL does, unless it is
             // just the same input column anyway.
@@ -247,15 +335,24 @@ fn order_key(
     }
     let bound = binder.bind(e, None)?.expr;
     if distinct && !projection.contains(&bound) {
-        return Err(Error::Syntax("for SELECT DISTINCT, ORDER BY expressions must appear in select list".into()));
+        return Err(Error::Syntax(
+            "for SELECT DISTINCT, ORDER BY expressions must appear in select list".into(),
+        ));
     }
     Ok(bound)
 }
 
-fn limit_offset(binder: &mut ExprBinder<'_>, clause: Option<&ast::LimitClause>) -> Result<(Option<Expr>, Option<Expr>)> {
+fn limit_offset(
+    binder: &mut ExprBinder<'_>,
+    clause: Option<&ast::LimitClause>,
+) -> Result<(Option<Expr>, Option<Expr>)> {
     let (limit, offset) = match clause {
         None => return Ok((None, None)),
-        Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) => {
+        Some(ast::LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
             if !limit_by.is_empty() {
                 return Err(Error::Unsupported("LIMIT BY is not supported".into()));
             }
@@ -267,12 +364,17 @@ fn limit_offset(binder: &mut ExprBinder<'_>, clause: Option<&ast::LimitClause>) 
         let Some(e) = e else { return Ok(None) };
         let b = binder.bind(e, Some(DataType::BigInt))?;
         if b.expr.reads_columns() {
-            return Err(Error::Syntax(format!("argument of {what} must not contain variables")));
+            return Err(Error::Syntax(format!(
+                "argument of {what} must not contain variables"
+            )));
         }
         match b.ty {
             None => Ok(None), // LIMIT NULL means no limit
             Some(t) if t.is_integer() => Ok(Some(b.expr)),
-            Some(t) => Err(Error::Type(format!("argument of {what} must be type bigint, not type {}", t.sql_name()))),
+            Some(t) => Err(Error::Type(format!(
+                "argument of {what} must be type bigint, not type {}",
+                t.sql_name()
+            ))),
         }
     };
     Ok((bind_count(limit, "LIMIT")?, bind_count(offset, "OFFSET")?))

@@ -54,10 +54,14 @@ fn varchar_length(len: Option<&ast::CharacterLength>) -> Result<Option<u32>> {
         None => Ok(None),
         Some(ast::CharacterLength::IntegerLength { length, unit: None }) => {
             if *length == 0 || *length > 10_485_760 {
-                return Err(Error::Type(format!("length for type varchar must be between 1 and 10485760, got {length}")));
+                return Err(Error::Type(format!(
+                    "length for type varchar must be between 1 and 10485760, got {length}"
+                )));
             }
             Ok(Some(*length as u32))
         }
-        Some(other) => Err(Error::Unsupported(format!("VARCHAR({other}) is not supported"))),
+        Some(other) => Err(Error::Unsupported(format!(
+            "VARCHAR({other}) is not supported"
+        ))),
     }
 }
