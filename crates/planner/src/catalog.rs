@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::plan::Statement;
+use crate::structure::{StructureId, StructureSpec};
 use crate::types::DataType;
 use crate::value::Value;
 
@@ -60,17 +61,38 @@ impl TableDef {
     }
 }
 
+/// A derived structure and how many statements use it.
+#[derive(Debug, Clone)]
+pub struct StructureEntry {
+    pub spec: Arc<StructureSpec>,
+    pub users: usize,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     tables: BTreeMap<TableId, Arc<TableDef>>,
     table_names: BTreeMap<String, TableId>,
     statements: BTreeMap<String, Arc<Statement>>,
+    structures: BTreeMap<StructureId, StructureEntry>,
     next_table_id: TableId,
+    next_structure_id: StructureId,
+    /// Register statements that need scans (they run in O(n)) instead of
+    /// refusing them.
+    allow_scans: bool,
 }
 
 impl Catalog {
     pub fn new() -> Catalog {
         Catalog::default()
+    }
+
+    /// Lets statements that need a scan register (EXPLAIN shows O(n)).
+    pub fn set_allow_scans(&mut self, allow: bool) {
+        self.allow_scans = allow;
+    }
+
+    pub fn allow_scans(&self) -> bool {
+        self.allow_scans
     }
 
     pub fn table(&self, id: TableId) -> Option<&Arc<TableDef>> {
@@ -101,6 +123,59 @@ impl Catalog {
             .values()
             .filter(|s| s.tables.contains(&table))
             .map(|s| s.name.clone())
+            .collect()
+    }
+
+    pub fn structure(&self, id: StructureId) -> Option<&Arc<StructureSpec>> {
+        self.structures.get(&id).map(|e| &e.spec)
+    }
+
+    pub fn structures(&self) -> impl Iterator<Item = (StructureId, &StructureEntry)> {
+        self.structures.iter().map(|(id, e)| (*id, e))
+    }
+
+    pub(crate) fn next_structure_id(&self) -> StructureId {
+        self.next_structure_id
+    }
+
+    /// Counts a new user of each structure, registering the new ones;
+    /// returns the specs that were not there before.
+    pub(crate) fn use_structures(
+        &mut self,
+        used: &[StructureId],
+        added: &[(StructureId, StructureSpec)],
+    ) -> Vec<(StructureId, Arc<StructureSpec>)> {
+        let mut created = Vec::new();
+        for (id, spec) in added {
+            let spec = Arc::new(spec.clone());
+            self.structures.insert(*id, StructureEntry { spec: spec.clone(), users: 0 });
+            self.next_structure_id = self.next_structure_id.max(id + 1);
+            created.push((*id, spec));
+        }
+        for id in used {
+            if let Some(e) = self.structures.get_mut(id) {
+                e.users += 1;
+            }
+        }
+        created
+    }
+
+    /// Drops one user of each structure; returns the ones nothing uses any
+    /// more (removed from the catalog), newest first.
+    pub(crate) fn release_structures(&mut self, used: &[StructureId]) -> Vec<(StructureId, Arc<StructureSpec>)> {
+        let mut freed = Vec::new();
+        for id in used {
+            if let Some(e) = self.structures.get_mut(id) {
+                e.users = e.users.saturating_sub(1);
+                if e.users == 0 {
+                    freed.push(*id);
+                }
+            }
+        }
+        freed.sort_unstable_by(|a, b| b.cmp(a));
+        freed
+            .into_iter()
+            .filter_map(|id| self.structures.remove(&id).map(|e| (id, e.spec)))
             .collect()
     }
 

@@ -1,8 +1,10 @@
 //! EXPLAIN: what a compiled statement reads, what it costs, what it
 //! returns, and for writes what it keeps up to date.
 
-use crate::catalog::{Catalog, TableDef};
-use crate::plan::{Access, Cost, Plan, Statement};
+use crate::catalog::{Catalog, TableDef, TableId};
+use crate::display::expr_sql;
+use crate::plan::{Cost, Plan, RowFinder, Source, Statement};
+use crate::structure::{IndexRef, StructureId, StructureSpec, ViewSpec};
 
 /// A statement's plan, described for people and tools.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,135 +17,277 @@ pub struct Explain {
     pub parameters: Vec<String>,
     /// `(name, type)` of each result column.
     pub columns: Vec<(String, String)>,
-    /// Cost class of the whole statement.
+    /// Cost class of the read (for writes: of finding the rows).
     pub cost: Cost,
     /// The plan, one step per line.
     pub steps: Vec<String>,
     /// Structures read to answer it.
     pub reads: Vec<String>,
-    /// Structures a write keeps up to date, with the work per row.
+    /// For writes: every structure kept up to date, with its cost.
     pub maintains: Vec<String>,
 }
 
 pub fn explain(catalog: &Catalog, s: &Statement) -> Explain {
-    let table_name = |id| {
-        catalog
-            .table(id)
-            .map(|t| t.name.clone())
-            .unwrap_or_else(|| format!("#{id}"))
-    };
     let mut steps = Vec::new();
     let mut reads = Vec::new();
     let mut maintains = Vec::new();
-    let describe_access =
-        |access: &Access, steps: &mut Vec<String>, reads: &mut Vec<String>| match access {
-            Access::Constant => steps.push("compute one row from the parameters".into()),
-            Access::UniqueLookup { table, unique, .. } => {
-                let t = catalog.table(*table);
-                let index = t.map(|t| describe_unique(t, *unique)).unwrap_or_default();
-                steps.push(format!("probe {index}: at most one row"));
-                reads.push(index);
-            }
-        };
     match &s.plan {
         Plan::Select(p) => {
-            describe_access(&p.access, &mut steps, &mut reads);
-            if p.filter.is_some() {
-                steps.push("check the remaining WHERE conditions on the row".into());
+            describe_source(catalog, p.view.as_ref(), &p.source, &mut steps, &mut reads);
+            if p.residual.is_some() {
+                steps.push("check the conditions with parameters on each row found".into());
             }
-            if p.distinct {
-                steps.push("remove duplicate rows".into());
+            if p.grouping.is_some() {
+                steps.push("aggregate the rows found".into());
+            }
+            if p.having.is_some() {
+                steps.push("keep the groups that pass HAVING".into());
             }
             if !p.order_by.is_empty() {
-                steps.push("order the rows".into());
+                steps.push(if p.presorted { "rows come in ORDER BY order" } else { "sort the rows" }.into());
             }
             if p.offset.is_some() || p.limit.is_some() {
-                steps.push("apply OFFSET/LIMIT".into());
+                steps.push(if p.presorted { "stop after OFFSET + LIMIT rows" } else { "apply OFFSET/LIMIT" }.into());
             }
             steps.push(format!("return {} column(s)", s.columns.len()));
         }
         Plan::Insert(p) => {
-            let table = table_name(p.table);
-            steps.push(format!("insert {} row(s) into {table}", p.rows.len()));
-            if let Some(t) = catalog.table(p.table) {
-                write_maintenance(t, &mut maintains);
-            }
+            steps.push(format!("insert {} row(s) into {}", p.rows.len(), table_name(catalog, p.table)));
+            maintenance(catalog, p.table, &mut maintains);
         }
         Plan::Update(p) => {
-            describe_access(&p.access, &mut steps, &mut reads);
-            if p.filter.is_some() {
-                steps.push("check the remaining WHERE conditions on the row".into());
-            }
-            steps.push(format!(
-                "update {} column(s) of {}",
-                p.assignments.len(),
-                table_name(p.table)
-            ));
-            if let Some(t) = catalog.table(p.table) {
-                write_maintenance(t, &mut maintains);
-            }
+            describe_finder(catalog, &p.finder, &mut steps, &mut reads);
+            steps.push(format!("update {} column(s) of each row", p.assignments.len()));
+            maintenance(catalog, p.table, &mut maintains);
         }
         Plan::Delete(p) => {
-            describe_access(&p.access, &mut steps, &mut reads);
-            if p.filter.is_some() {
-                steps.push("check the remaining WHERE conditions on the row".into());
-            }
-            steps.push(format!("delete the row from {}", table_name(p.table)));
-            if let Some(t) = catalog.table(p.table) {
-                write_maintenance(t, &mut maintains);
-            }
+            describe_finder(catalog, &p.finder, &mut steps, &mut reads);
+            steps.push("delete each row".into());
+            maintenance(catalog, p.table, &mut maintains);
         }
     }
     Explain {
         name: s.name.clone(),
         kind: if s.is_read_only() { "read" } else { "write" },
         sql: s.sql.clone(),
-        parameters: s
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("${} {}", i + 1, t.short_name()))
-            .collect(),
-        columns: s
-            .columns
-            .iter()
-            .map(|c| (c.name.clone(), c.ty.short_name()))
-            .collect(),
-        cost: statement_cost(s),
+        parameters: s.params.iter().enumerate().map(|(i, t)| format!("${} {}", i + 1, t.short_name())).collect(),
+        columns: s.columns.iter().map(|c| (c.name.clone(), c.ty.short_name())).collect(),
+        cost: s.cost,
         steps,
         reads,
         maintains,
     }
 }
 
-/// Every statement aotdb accepts so far runs in constant time per row it
-/// touches; the planner issue adds ordered and aggregated structures with
-/// their own classes.
-fn statement_cost(s: &Statement) -> Cost {
-    match &s.plan {
-        Plan::Select(p) => match p.access {
-            Access::Constant | Access::UniqueLookup { .. } => Cost::Constant,
-        },
-        Plan::Insert(_) | Plan::Update(_) | Plan::Delete(_) => Cost::Constant,
+fn describe_finder(catalog: &Catalog, f: &RowFinder, steps: &mut Vec<String>, reads: &mut Vec<String>) {
+    describe_source(catalog, Some(&f.view), &f.source, steps, reads);
+    if f.residual.is_some() {
+        steps.push("check the conditions with parameters on each row found".into());
     }
 }
 
-fn describe_unique(t: &TableDef, unique: usize) -> String {
-    let u = &t.uniques[unique];
-    format!(
-        "hash index {} on {} ({})",
-        u.name,
-        t.name,
-        t.describe_columns(&u.columns)
-    )
+fn describe_source(
+    catalog: &Catalog,
+    view: Option<&ViewSpec>,
+    source: &Source,
+    steps: &mut Vec<String>,
+    reads: &mut Vec<String>,
+) {
+    match (source, view) {
+        (Source::Constant, _) | (_, None) => steps.push("compute one row from the parameters".into()),
+        (Source::Lookup { unique, .. }, Some(view)) => {
+            let anchor = view.anchor();
+            let index = catalog.table(anchor).map(|t| unique_name(t, *unique)).unwrap_or_default();
+            steps.push(format!("probe {index}: at most one row"));
+            reads.push(index);
+            for step in &view.steps[1..] {
+                let how = step.lookup_index.map(|i| index_name(catalog, i)).unwrap_or_default();
+                steps.push(format!(
+                    "{} {} by probing {how}",
+                    if step.outer { "left join" } else { "join" },
+                    table_name(catalog, step.table)
+                ));
+                reads.push(how);
+            }
+        }
+        (Source::Rows { structure, range, .. }, Some(_)) | (Source::Groups { structure, range, .. }, Some(_)) => {
+            let what = structure_name(catalog, *structure);
+            match range {
+                Some(_) => steps.push(format!("probe {what} by its key, then the range of its ordered entries")),
+                None => steps.push(format!("probe {what} by its key")),
+            }
+            reads.push(what);
+        }
+        (Source::Scan, Some(view)) => {
+            steps.push(format!("scan every row of {} (allowed by --allow-scans)", table_name(catalog, view.anchor())));
+            reads.push(format!("table {}", table_name(catalog, view.anchor())));
+        }
+    }
 }
 
-fn write_maintenance(t: &TableDef, out: &mut Vec<String>) {
+fn table_name(catalog: &Catalog, id: TableId) -> String {
+    catalog.table(id).map(|t| t.name.clone()).unwrap_or_else(|| format!("#{id}"))
+}
+
+fn unique_name(t: &TableDef, unique: usize) -> String {
+    let u = &t.uniques[unique];
+    format!("hash index {} on {} ({})", u.name, t.name, t.describe_columns(&u.columns))
+}
+
+fn index_name(catalog: &Catalog, index: IndexRef) -> String {
+    match index {
+        IndexRef::Unique { table, unique } => {
+            catalog.table(table).map(|t| unique_name(t, unique)).unwrap_or_default()
+        }
+        IndexRef::Derived(id) => structure_name(catalog, id),
+    }
+}
+
+/// A short, stable description of a structure: `#id kind on what`.
+pub fn structure_name(catalog: &Catalog, id: StructureId) -> String {
+    match catalog.structure(id) {
+        Some(spec) => format!("#{id} {}", describe_structure(catalog, spec)),
+        None => format!("#{id}"),
+    }
+}
+
+pub fn describe_structure(catalog: &Catalog, spec: &StructureSpec) -> String {
+    match spec {
+        StructureSpec::TableIndex { table, columns } => {
+            let t = catalog.table(*table);
+            let cols = t.map(|t| t.describe_columns(columns)).unwrap_or_default();
+            format!("hash index on {} ({cols})", table_name(catalog, *table))
+        }
+        StructureSpec::RowIndex { view, eq, order } => {
+            let name = namer(catalog, view);
+            let mut s = format!("row index over {}", describe_view(catalog, view));
+            if !eq.is_empty() {
+                s.push_str(&format!(" keyed by ({})", eq.iter().map(|e| expr_sql(e, &name)).collect::<Vec<_>>().join(", ")));
+            }
+            if !order.is_empty() {
+                let keys: Vec<String> = order
+                    .iter()
+                    .map(|k| format!("{}{}", expr_sql(&k.expr, &name), if k.descending { " DESC" } else { "" }))
+                    .collect();
+                s.push_str(&format!(" ordered by ({})", keys.join(", ")));
+            }
+            s
+        }
+        StructureSpec::Aggregate(a) => {
+            let name = namer(catalog, &a.view);
+            let mut s = format!("aggregate view over {}", describe_view(catalog, &a.view));
+            if !a.eq.is_empty() {
+                s.push_str(&format!(" keyed by ({})", a.eq.iter().map(|e| expr_sql(e, &name)).collect::<Vec<_>>().join(", ")));
+            }
+            if !a.group.is_empty() {
+                s.push_str(&format!(
+                    " grouped by ({})",
+                    a.group.iter().map(|e| expr_sql(e, &name)).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            let aggs: Vec<String> = a
+                .aggs
+                .iter()
+                .map(|g| match &g.arg {
+                    None => "count(*)".into(),
+                    Some(e) => format!(
+                        "{}({}{})",
+                        g.func,
+                        if g.func == crate::structure::AggFunc::CountDistinct { "DISTINCT " } else { "" },
+                        expr_sql(e, &name)
+                    ),
+                })
+                .collect();
+            if !aggs.is_empty() {
+                s.push_str(&format!(" with {}", aggs.join(", ")));
+            }
+            if let Some(r) = &a.range {
+                s.push_str(&format!(", running totals ordered by {}", expr_sql(r, &name)));
+            }
+            if a.output.is_some() {
+                s.push_str(", groups ranked for ORDER BY/LIMIT");
+            }
+            s
+        }
+    }
+}
+
+/// `payments JOIN merchants ON ... WHERE ...`
+fn describe_view(catalog: &Catalog, view: &ViewSpec) -> String {
+    let name = namer(catalog, view);
+    let mut s = table_name(catalog, view.anchor());
+    let mut conditions = Vec::new();
+    for (i, step) in view.steps.iter().enumerate() {
+        if i > 0 {
+            let on: Vec<String> = step
+                .lookup
+                .iter()
+                .map(|(c, e)| format!("{} = {}", name(step.offset + c), expr_sql(e, &name)))
+                .chain(if step.outer { step.condition.iter().map(|c| expr_sql(c, &name)).collect() } else { Vec::new() })
+                .collect();
+            s.push_str(&format!(
+                " {} {} ON {}",
+                if step.outer { "LEFT JOIN" } else { "JOIN" },
+                table_name(catalog, step.table),
+                on.join(" AND ")
+            ));
+        }
+        if !step.outer {
+            if let Some(c) = &step.condition {
+                conditions.push(expr_sql(c, &name));
+            }
+        }
+    }
+    if let Some(f) = &view.filter {
+        conditions.push(expr_sql(f, &name));
+    }
+    if !conditions.is_empty() {
+        s.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+    }
+    s
+}
+
+fn namer<'a>(catalog: &'a Catalog, view: &'a ViewSpec) -> impl Fn(usize) -> String + 'a {
+    move |c: usize| {
+        view.step_of_column(c)
+            .and_then(|s| {
+                let step = &view.steps[s];
+                let t = catalog.table(step.table)?;
+                Some(format!("{}.{}", t.name, t.columns.get(c - step.offset)?.name))
+            })
+            .unwrap_or_else(|| format!("#{c}"))
+    }
+}
+
+/// Every structure a write to `table` keeps up to date, with its cost.
+fn maintenance(catalog: &Catalog, table: TableId, out: &mut Vec<String>) {
+    let Some(t) = catalog.table(table) else { return };
     out.push(format!("table {}: O(1) per row", t.name));
-    for (i, _) in t.uniques.iter().enumerate() {
-        out.push(format!(
-            "{}: O(1) per row (uniqueness checked)",
-            describe_unique(t, i)
-        ));
+    for u in 0..t.uniques.len() {
+        out.push(format!("{}: O(1) per row, checks uniqueness", unique_name(t, u)));
+    }
+    for (id, entry) in catalog.structures() {
+        let spec = &entry.spec;
+        if !spec.tables().contains(&table) {
+            continue;
+        }
+        let what = format!("#{id} {}", describe_structure(catalog, spec));
+        let per_row = match spec.as_ref() {
+            StructureSpec::TableIndex { .. } => "O(1)",
+            StructureSpec::RowIndex { .. } => "O(log n)",
+            StructureSpec::Aggregate(a) if a.range.is_some() || a.output.is_some() => "O(log n)",
+            StructureSpec::Aggregate(_) => "O(1)",
+        };
+        let fan_out = match spec.view() {
+            Some(view) if view.anchor() != table => {
+                let anchor = table_name(catalog, view.anchor());
+                format!(
+                    "; fan-out: every {anchor} row that joins the changed {} row (all of them, in the worst case)",
+                    t.name
+                )
+            }
+            _ => String::new(),
+        };
+        out.push(format!("{what}: {per_row} per view row{fan_out}"));
     }
 }

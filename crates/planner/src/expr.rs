@@ -5,7 +5,7 @@
 use crate::types::DataType;
 use crate::value::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArithOp {
     Add,
     Sub,
@@ -14,7 +14,7 @@ pub enum ArithOp {
     Mod,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CmpOp {
     Eq,
     NotEq,
@@ -49,7 +49,7 @@ impl CmpOp {
 }
 
 /// Scalar functions aotdb evaluates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Function {
     Abs,
     Lower,
@@ -60,7 +60,7 @@ pub enum Function {
     Least,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Expr {
     /// A column of the input row, by position.
     Column(usize),
@@ -179,6 +179,110 @@ impl Expr {
                 expr.walk(f);
                 pattern.walk(f);
             }
+        }
+    }
+
+    /// Every column position the expression reads.
+    pub fn columns(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.walk(&mut |e| {
+            if let Expr::Column(c) = e {
+                if !out.contains(c) {
+                    out.push(*c);
+                }
+            }
+        });
+        out
+    }
+
+    /// The same expression with every column position mapped by `f`.
+    pub fn map_columns(&self, f: &impl Fn(usize) -> usize) -> Expr {
+        let m = |e: &Expr| Box::new(e.map_columns(f));
+        match self {
+            Expr::Column(c) => Expr::Column(f(*c)),
+            Expr::Param(_) | Expr::Const(_) => self.clone(),
+            Expr::Arith { op, ty, left, right } => Expr::Arith { op: *op, ty: *ty, left: m(left), right: m(right) },
+            Expr::Negate { ty, expr } => Expr::Negate { ty: *ty, expr: m(expr) },
+            Expr::Compare { op, left, right } => Expr::Compare { op: *op, left: m(left), right: m(right) },
+            Expr::And(l, r) => Expr::And(m(l), m(r)),
+            Expr::Or(l, r) => Expr::Or(m(l), m(r)),
+            Expr::Not(e) => Expr::Not(m(e)),
+            Expr::IsNull { expr, negated } => Expr::IsNull { expr: m(expr), negated: *negated },
+            Expr::IsBool { expr, value, negated } => Expr::IsBool { expr: m(expr), value: *value, negated: *negated },
+            Expr::IsDistinctFrom { left, right, negated } => {
+                Expr::IsDistinctFrom { left: m(left), right: m(right), negated: *negated }
+            }
+            Expr::Concat(l, r) => Expr::Concat(m(l), m(r)),
+            Expr::Case { whens, otherwise } => Expr::Case {
+                whens: whens.iter().map(|(w, t)| (w.map_columns(f), t.map_columns(f))).collect(),
+                otherwise: otherwise.as_ref().map(|o| m(o)),
+            },
+            Expr::Coalesce(list) => Expr::Coalesce(list.iter().map(|e| e.map_columns(f)).collect()),
+            Expr::Cast { expr, to } => Expr::Cast { expr: m(expr), to: *to },
+            Expr::InList { expr, list, negated } => Expr::InList {
+                expr: m(expr),
+                list: list.iter().map(|e| e.map_columns(f)).collect(),
+                negated: *negated,
+            },
+            Expr::Like { expr, pattern, negated, case_insensitive } => Expr::Like {
+                expr: m(expr),
+                pattern: m(pattern),
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+            },
+            Expr::Call { function, ty, args } => {
+                Expr::Call { function: *function, ty: *ty, args: args.iter().map(|e| e.map_columns(f)).collect() }
+            }
+        }
+    }
+
+    /// Replaces every sub-expression equal to one of `targets` with
+    /// `Column(base + index in targets)`; used to rewrite expressions over a
+    /// grouped row.
+    pub fn replace_subexpressions(&self, targets: &[Expr], base: usize) -> Expr {
+        if let Some(i) = targets.iter().position(|t| t == self) {
+            return Expr::Column(base + i);
+        }
+        let m = |e: &Expr| Box::new(e.replace_subexpressions(targets, base));
+        match self {
+            Expr::Column(_) | Expr::Param(_) | Expr::Const(_) => self.clone(),
+            Expr::Arith { op, ty, left, right } => Expr::Arith { op: *op, ty: *ty, left: m(left), right: m(right) },
+            Expr::Negate { ty, expr } => Expr::Negate { ty: *ty, expr: m(expr) },
+            Expr::Compare { op, left, right } => Expr::Compare { op: *op, left: m(left), right: m(right) },
+            Expr::And(l, r) => Expr::And(m(l), m(r)),
+            Expr::Or(l, r) => Expr::Or(m(l), m(r)),
+            Expr::Not(e) => Expr::Not(m(e)),
+            Expr::IsNull { expr, negated } => Expr::IsNull { expr: m(expr), negated: *negated },
+            Expr::IsBool { expr, value, negated } => Expr::IsBool { expr: m(expr), value: *value, negated: *negated },
+            Expr::IsDistinctFrom { left, right, negated } => {
+                Expr::IsDistinctFrom { left: m(left), right: m(right), negated: *negated }
+            }
+            Expr::Concat(l, r) => Expr::Concat(m(l), m(r)),
+            Expr::Case { whens, otherwise } => Expr::Case {
+                whens: whens
+                    .iter()
+                    .map(|(w, t)| (w.replace_subexpressions(targets, base), t.replace_subexpressions(targets, base)))
+                    .collect(),
+                otherwise: otherwise.as_ref().map(|o| m(o)),
+            },
+            Expr::Coalesce(list) => Expr::Coalesce(list.iter().map(|e| e.replace_subexpressions(targets, base)).collect()),
+            Expr::Cast { expr, to } => Expr::Cast { expr: m(expr), to: *to },
+            Expr::InList { expr, list, negated } => Expr::InList {
+                expr: m(expr),
+                list: list.iter().map(|e| e.replace_subexpressions(targets, base)).collect(),
+                negated: *negated,
+            },
+            Expr::Like { expr, pattern, negated, case_insensitive } => Expr::Like {
+                expr: m(expr),
+                pattern: m(pattern),
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+            },
+            Expr::Call { function, ty, args } => Expr::Call {
+                function: *function,
+                ty: *ty,
+                args: args.iter().map(|e| e.replace_subexpressions(targets, base)).collect(),
+            },
         }
     }
 

@@ -4,24 +4,32 @@
 
 mod bind;
 mod catalog;
+mod display;
 mod error;
 pub mod eval;
 mod explain;
 mod expr;
 mod plan;
 mod script;
+mod structure;
+mod structure_registry;
 mod timestamp;
 mod types;
 mod value;
 
-pub use catalog::{Catalog, ColumnDef, TableDef, TableId, UniqueDef};
+pub use catalog::{Catalog, ColumnDef, StructureEntry, TableDef, TableId, UniqueDef};
 pub use error::{Error, Result};
-pub use explain::{explain, Explain};
+pub use display::expr_sql;
+pub use explain::{describe_structure, explain, structure_name, Explain};
 pub use expr::{ArithOp, CmpOp, Expr, Function};
 pub use plan::{
-    Access, Cost, DeletePlan, InsertPlan, OutputColumn, Plan, SelectPlan, SortKey, Statement,
-    UpdatePlan,
+    Cost, DeletePlan, Grouping, InsertPlan, OutputColumn, Plan, RangeBounds, RowFinder, SelectPlan, SortKey, Source,
+    Statement, UpdatePlan,
 };
 pub use script::{apply_script, deallocate, prepare, Change};
+pub use structure::{
+    AggFunc, AggSpec, AggregateSpec, BackLink, IndexRef, JoinStep, OutputOrder, SortSpec, StructureId, StructureSpec,
+    ViewSpec,
+};
 pub use types::DataType;
 pub use value::{coerce_for_column, format_float, parse_value, real_for_output, Value};

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::catalog::TableId;
+use crate::structure::{AggSpec, StructureId, ViewSpec};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::types::DataType;
@@ -21,7 +22,11 @@ pub struct Statement {
     pub columns: Vec<OutputColumn>,
     /// Every table the statement reads or writes.
     pub tables: Vec<TableId>,
+    /// Derived structures the statement reads or maintains.
+    pub structures: Vec<StructureId>,
     pub plan: Plan,
+    /// Cost class of a read (or of finding a write's rows).
+    pub cost: Cost,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,35 +43,76 @@ pub enum Plan {
     Delete(DeletePlan),
 }
 
-/// How a statement finds the rows it reads or changes.
+/// Where a statement's rows come from.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Access {
+pub enum Source {
     /// No FROM clause: one row with no columns.
     Constant,
-    /// One probe of the primary key or a UNIQUE index.
-    UniqueLookup {
-        table: TableId,
-        /// Position in the table's `uniques`.
+    /// One probe of a unique index of the view's anchor table, then the
+    /// view rows built from the row found.
+    Lookup {
+        /// Position in the anchor table's `uniques`.
         unique: usize,
         /// One expression per key column, over parameters and constants.
         key: Vec<Expr>,
     },
+    /// View rows from a row index: the group of `eq`, or a range of it.
+    Rows { structure: StructureId, eq: Vec<Expr>, range: Option<RangeBounds> },
+    /// Groups from an aggregate structure.
+    Groups { structure: StructureId, eq: Vec<Expr>, range: Option<RangeBounds> },
+    /// Every view row: only with --allow-scans.
+    Scan,
+}
+
+/// Bounds on the first ordering key of a structure, from parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeBounds {
+    /// `(bound, inclusive)`
+    pub lower: Option<(Expr, bool)>,
+    pub upper: Option<(Expr, bool)>,
+}
+
+/// Aggregation done when the statement runs (over the few rows a lookup
+/// or a scan finds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grouping {
+    pub group: Vec<Expr>,
+    pub aggs: Vec<AggSpec>,
 }
 
 #[derive(Debug, Clone)]
 pub struct SelectPlan {
-    pub access: Access,
-    /// Residual predicate over the row found.
-    pub filter: Option<Expr>,
-    pub projection: Vec<Expr>,
-    pub distinct: bool,
-    /// Sort keys, evaluated over the input row.
+    /// The join the rows come from (`None` without FROM).
+    pub view: Option<ViewSpec>,
+    pub source: Source,
+    /// Conditions on parameters alone, checked once before anything is
+    /// read.
+    pub guard: Option<Expr>,
+    /// Conditions with parameters, checked on each view row found.
+    pub residual: Option<Expr>,
+    /// Aggregation at read time, for Lookup and Scan sources. Rows after
+    /// it (and all rows of a Groups source) are group rows: the group
+    /// values, then the aggregate values.
+    pub grouping: Option<Grouping>,
+    /// Whether the statement aggregates (so an empty input still gives
+    /// one row when there is no GROUP BY).
+    pub aggregated: bool,
+    pub global_aggregate: bool,
+    /// HAVING over group rows (when the structure does not apply it).
+    pub having: Option<Expr>,
+    /// ORDER BY over output rows (view rows or group rows).
     pub order_by: Vec<SortKey>,
+    /// The source yields rows already in ORDER BY order.
+    pub presorted: bool,
+    /// DISTINCT applied to output rows (only for grouped queries; a plain
+    /// SELECT DISTINCT is a grouping by its select list).
+    pub distinct: bool,
+    pub projection: Vec<Expr>,
     pub offset: Option<Expr>,
     pub limit: Option<Expr>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SortKey {
     pub expr: Expr,
     pub descending: bool,
@@ -82,11 +128,20 @@ pub struct InsertPlan {
     pub returning: Vec<Expr>,
 }
 
+/// How UPDATE and DELETE find their rows: a single-table view of the
+/// target and a source over it.
+#[derive(Debug, Clone)]
+pub struct RowFinder {
+    pub view: ViewSpec,
+    pub source: Source,
+    pub guard: Option<Expr>,
+    pub residual: Option<Expr>,
+}
+
 #[derive(Debug, Clone)]
 pub struct UpdatePlan {
     pub table: TableId,
-    pub access: Access,
-    pub filter: Option<Expr>,
+    pub finder: RowFinder,
     /// `(column, new value over the old row)`, all evaluated before any is
     /// applied.
     pub assignments: Vec<(usize, Expr)>,
@@ -96,8 +151,7 @@ pub struct UpdatePlan {
 #[derive(Debug, Clone)]
 pub struct DeletePlan {
     pub table: TableId,
-    pub access: Access,
-    pub filter: Option<Expr>,
+    pub finder: RowFinder,
     pub returning: Vec<Expr>,
 }
 
@@ -108,6 +162,7 @@ pub enum Cost {
     Constant,
     Log,
     LogPlusK,
+    KLogN,
     Linear,
 }
 
@@ -117,6 +172,7 @@ impl fmt::Display for Cost {
             Cost::Constant => "O(1)",
             Cost::Log => "O(log n)",
             Cost::LogPlusK => "O(log n + k)",
+            Cost::KLogN => "O(k log n)",
             Cost::Linear => "O(n)",
         })
     }

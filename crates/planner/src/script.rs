@@ -13,12 +13,17 @@ use crate::bind::{self, bind_create_table, convert_type};
 use crate::catalog::{Catalog, TableDef};
 use crate::error::{Error, Result};
 use crate::plan::Statement;
+use crate::structure::{StructureId, StructureSpec};
 
 /// A change a script made to the catalog, for storage to mirror.
 #[derive(Debug, Clone)]
 pub enum Change {
     CreateTable(Arc<TableDef>),
     DropTable(Arc<TableDef>),
+    /// A derived structure to build (from the rows already there).
+    AddStructure(StructureId, Arc<StructureSpec>),
+    /// A structure no statement uses any more.
+    DropStructure(StructureId, Arc<StructureSpec>),
     AddStatement(Arc<Statement>),
     DropStatement(Arc<Statement>),
 }
@@ -220,9 +225,12 @@ fn add_statement(
     }
     let compiled = bind::compile_statement(catalog, &name, declared, statement)
         .map_err(|e| e.context(format!("PREPARE {name}")))?;
-    let compiled = Arc::new(compiled);
-    catalog.insert_statement(compiled.clone());
-    changes.push(Change::AddStatement(compiled));
+    let statement = Arc::new(compiled.statement);
+    for (id, spec) in catalog.use_structures(&statement.structures, &compiled.added) {
+        changes.push(Change::AddStructure(id, spec));
+    }
+    catalog.insert_statement(statement.clone());
+    changes.push(Change::AddStatement(statement));
     Ok(())
 }
 
@@ -230,6 +238,9 @@ fn drop_statement(catalog: &mut Catalog, name: &str, changes: &mut Vec<Change>) 
     let removed = catalog.remove_statement(name).ok_or_else(|| {
         Error::NoStatement(format!("prepared statement \"{name}\" does not exist"))
     })?;
+    for (id, spec) in catalog.release_structures(&removed.structures) {
+        changes.push(Change::DropStructure(id, spec));
+    }
     changes.push(Change::DropStatement(removed));
     Ok(())
 }

@@ -222,10 +222,7 @@ fn add_unique(
 fn constant_default(e: &ast::Expr, column: &ColumnDef) -> Result<crate::value::Value> {
     let scope = Scope::default();
     let mut params = Params::new(Vec::new(), false);
-    let mut binder = ExprBinder {
-        scope: &scope,
-        params: &mut params,
-    };
+    let mut binder = ExprBinder { scope: &scope, params: &mut params, aggregates: None };
     let bound = binder
         .bind_for_column(e, column.ty, &column.name)
         .map_err(|err| err.context(format!("DEFAULT of column \"{}\"", column.name)))?;

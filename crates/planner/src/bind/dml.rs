@@ -2,19 +2,39 @@
 
 use sqlparser::ast;
 
-use super::access::unique_access;
 use super::expr::ExprBinder;
+use super::from::{bind_from, FromClause};
 use super::params::Params;
 use super::scope::Scope;
-use super::select::{bind_select_item, lookup_table, table_factor};
+use super::select::{bind_conjuncts, bind_select_item, lookup_table, BoundSelect};
+use super::source::{choose_source, QueryShape};
 use super::{ident_name, object_name};
-use crate::catalog::{Catalog, TableDef, TableId};
+use crate::catalog::{Catalog, TableDef};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
-use crate::plan::{DeletePlan, InsertPlan, OutputColumn, Plan, UpdatePlan};
+use crate::plan::{Cost, DeletePlan, InsertPlan, OutputColumn, Plan, RowFinder, UpdatePlan};
+use crate::structure_registry::StructureRegistry;
 use crate::value::Value;
 
-type Bound = (Plan, Vec<OutputColumn>, Vec<TableId>);
+type Bound = BoundSelect;
+
+/// How UPDATE and DELETE find their rows: the same choice a SELECT over
+/// the one table would make.
+fn row_finder(
+    catalog: &Catalog,
+    from: &FromClause<'_>,
+    binder: &mut ExprBinder<'_>,
+    selection: Option<&ast::Expr>,
+    registry: &mut StructureRegistry<'_>,
+) -> Result<(RowFinder, Cost)> {
+    let conditions = match selection {
+        Some(e) => bind_conjuncts(binder, e, "WHERE")?,
+        None => Vec::new(),
+    };
+    let choice = choose_source(catalog, from, vec![Vec::new()], conditions, QueryShape::plain(), registry)?;
+    let view = choice.view.ok_or_else(|| Error::Internal("write without a table".into()))?;
+    Ok((RowFinder { view, source: choice.source, guard: choice.guard, residual: choice.residual }, choice.cost))
+}
 
 pub(crate) fn bind_insert(
     catalog: &Catalog,
@@ -86,10 +106,7 @@ pub(crate) fn bind_insert(
 
     // Expressions in VALUES see no columns (PostgreSQL's rule).
     let empty = Scope::default();
-    let mut binder = ExprBinder {
-        scope: &empty,
-        params,
-    };
+    let mut binder = ExprBinder { scope: &empty, params, aggregates: None };
     let mut rows = Vec::with_capacity(values.rows.len());
     for row in &values.rows {
         if row.len() > targets.len() {
@@ -123,7 +140,7 @@ pub(crate) fn bind_insert(
         rows,
         returning,
     };
-    Ok((Plan::Insert(plan), columns, vec![table.id]))
+    Ok(BoundSelect { plan: Plan::Insert(plan), columns, tables: vec![table.id], cost: Cost::Constant })
 }
 
 fn is_default_keyword(e: &ast::Expr) -> bool {
@@ -134,44 +151,28 @@ pub(crate) fn bind_update(
     catalog: &Catalog,
     update: &ast::Update,
     params: &mut Params,
+    registry: &mut StructureRegistry<'_>,
 ) -> Result<Bound> {
     if update.from.is_some() || !update.table.joins.is_empty() {
-        return Err(Error::Unsupported(
-            "UPDATE ... FROM and joins in UPDATE are not supported".into(),
-        ));
+        return Err(Error::Unsupported("UPDATE ... FROM and joins in UPDATE are not supported".into()));
     }
     if update.or.is_some() || !update.order_by.is_empty() || update.limit.is_some() {
-        return Err(Error::Unsupported(
-            "UPDATE with OR/ORDER BY/LIMIT is not supported".into(),
-        ));
+        return Err(Error::Unsupported("UPDATE with OR/ORDER BY/LIMIT is not supported".into()));
     }
-    let (table, alias) = table_factor(catalog, &update.table.relation)?;
-    let scope = Scope::single(table.clone(), alias);
-    let mut binder = ExprBinder {
-        scope: &scope,
-        params,
-    };
-    let (access, filter) = unique_access(
-        &mut binder,
-        &table,
-        &scope,
-        update.selection.as_ref(),
-        "UPDATE",
-    )?;
+    let from = bind_from(catalog, std::slice::from_ref(&update.table))?;
+    let table = from.tables[0].table.clone();
+    let scope = from.scope.clone();
+    let mut binder = ExprBinder { scope: &scope, params, aggregates: None };
+    let (finder, cost) = row_finder(catalog, &from, &mut binder, update.selection.as_ref(), registry)?;
 
     let mut assignments: Vec<(usize, Expr)> = Vec::new();
     for a in &update.assignments {
         let ast::AssignmentTarget::ColumnName(name) = &a.target else {
-            return Err(Error::Unsupported(
-                "assigning to a tuple of columns is not supported".into(),
-            ));
+            return Err(Error::Unsupported("assigning to a tuple of columns is not supported".into()));
         };
         let col = assignment_column(&table, name)?;
         if assignments.iter().any(|(c, _)| *c == col) {
-            return Err(Error::Schema(format!(
-                "multiple assignments to same column \"{}\"",
-                table.columns[col].name
-            )));
+            return Err(Error::Schema(format!("multiple assignments to same column \"{}\"", table.columns[col].name)));
         }
         let column = &table.columns[col];
         let expr = if is_default_keyword(&a.value) {
@@ -182,14 +183,8 @@ pub(crate) fn bind_update(
         assignments.push((col, expr));
     }
     let (returning, columns) = bind_returning(&scope, params, update.returning.as_deref())?;
-    let plan = UpdatePlan {
-        table: table.id,
-        access,
-        filter,
-        assignments,
-        returning,
-    };
-    Ok((Plan::Update(plan), columns, vec![table.id]))
+    let plan = UpdatePlan { table: table.id, finder, assignments, returning };
+    Ok(BoundSelect { plan: Plan::Update(plan), columns, tables: vec![table.id], cost })
 }
 
 /// The column an assignment targets; a qualifier must name the table.
@@ -225,50 +220,25 @@ pub(crate) fn bind_delete(
     catalog: &Catalog,
     delete: &ast::Delete,
     params: &mut Params,
+    registry: &mut StructureRegistry<'_>,
 ) -> Result<Bound> {
-    if !delete.tables.is_empty()
-        || delete.using.is_some()
-        || !delete.order_by.is_empty()
-        || delete.limit.is_some()
-    {
-        return Err(Error::Unsupported(
-            "DELETE with USING/ORDER BY/LIMIT or several tables is not supported".into(),
-        ));
+    if !delete.tables.is_empty() || delete.using.is_some() || !delete.order_by.is_empty() || delete.limit.is_some() {
+        return Err(Error::Unsupported("DELETE with USING/ORDER BY/LIMIT or several tables is not supported".into()));
     }
-    let from = match &delete.from {
+    let from_items = match &delete.from {
         ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
     };
-    let [twj] = from.as_slice() else {
-        return Err(Error::Unsupported(
-            "DELETE from several tables is not supported".into(),
-        ));
-    };
-    if !twj.joins.is_empty() {
-        return Err(Error::Unsupported(
-            "joins in DELETE are not supported".into(),
-        ));
+    if from_items.len() != 1 || !from_items[0].joins.is_empty() {
+        return Err(Error::Unsupported("DELETE from several tables or with joins is not supported".into()));
     }
-    let (table, alias) = table_factor(catalog, &twj.relation)?;
-    let scope = Scope::single(table.clone(), alias);
-    let mut binder = ExprBinder {
-        scope: &scope,
-        params,
-    };
-    let (access, filter) = unique_access(
-        &mut binder,
-        &table,
-        &scope,
-        delete.selection.as_ref(),
-        "DELETE",
-    )?;
+    let from = bind_from(catalog, from_items)?;
+    let table = from.tables[0].table.clone();
+    let scope = from.scope.clone();
+    let mut binder = ExprBinder { scope: &scope, params, aggregates: None };
+    let (finder, cost) = row_finder(catalog, &from, &mut binder, delete.selection.as_ref(), registry)?;
     let (returning, columns) = bind_returning(&scope, params, delete.returning.as_deref())?;
-    let plan = DeletePlan {
-        table: table.id,
-        access,
-        filter,
-        returning,
-    };
-    Ok((Plan::Delete(plan), columns, vec![table.id]))
+    let plan = DeletePlan { table: table.id, finder, returning };
+    Ok(BoundSelect { plan: Plan::Delete(plan), columns, tables: vec![table.id], cost })
 }
 
 fn bind_returning(
@@ -279,7 +249,7 @@ fn bind_returning(
     let mut exprs = Vec::new();
     let mut columns = Vec::new();
     if let Some(items) = items {
-        let mut binder = ExprBinder { scope, params };
+        let mut binder = ExprBinder { scope, params, aggregates: None };
         for item in items {
             bind_select_item(&mut binder, scope, item, &mut exprs, &mut columns)?;
         }

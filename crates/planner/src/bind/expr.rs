@@ -9,6 +9,7 @@ use super::sql_type::convert_type;
 use crate::error::{Error, Result};
 use crate::eval;
 use crate::expr::{ArithOp, CmpOp, Expr, Function};
+use crate::structure::{AggFunc, AggSpec};
 use crate::types::DataType;
 use crate::value::{parse_value, Value};
 
@@ -28,7 +29,18 @@ impl Bound {
 pub(crate) struct ExprBinder<'a> {
     pub scope: &'a Scope,
     pub params: &'a mut Params,
+    /// Where aggregates may appear (select list, HAVING, ORDER BY of a
+    /// grouped query), the aggregates found so far; each is bound as
+    /// `Column(AGGREGATE_MARK + index)`.
+    pub aggregates: Option<Vec<AggSpec>>,
 }
+
+/// Column positions at or above this stand for the i-th aggregate while a
+/// grouped query is bound.
+pub(crate) const AGGREGATE_MARK: usize = 1 << 40;
+/// Column positions at or above this (and below AGGREGATE_MARK) stand for
+/// the i-th GROUP BY expression.
+pub(crate) const GROUP_MARK: usize = 1 << 39;
 
 /// Aggregate function names: refused where they cannot appear.
 pub(crate) fn is_aggregate_name(name: &str) -> bool {
@@ -586,9 +598,7 @@ impl ExprBinder<'_> {
     fn function(&mut self, f: &ast::Function, hint: Option<DataType>) -> Result<Bound> {
         let name = super::object_name(&f.name)?;
         if is_aggregate_name(&name) {
-            return Err(Error::Unsupported(format!(
-                "aggregate function {name}() is not allowed here"
-            )));
+            return self.aggregate(&name, f);
         }
         if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
             return Err(Error::Unsupported(format!(
@@ -654,6 +664,90 @@ impl ExprBinder<'_> {
             ))),
             _ => Err(Error::Unsupported(format!("function {name}() is not supported"))),
         }
+    }
+
+    fn aggregate(&mut self, name: &str, f: &ast::Function) -> Result<Bound> {
+        let Some(mut collected) = self.aggregates.take() else {
+            return Err(Error::Syntax(format!("aggregate function {name}() is not allowed here")));
+        };
+        let result = self.aggregate_spec(name, f);
+        let spec = match result {
+            Ok(spec) => spec,
+            Err(e) => {
+                self.aggregates = Some(collected);
+                return Err(e);
+            }
+        };
+        let ty = spec.ty;
+        let index = match collected.iter().position(|s| *s == spec) {
+            Some(i) => i,
+            None => {
+                collected.push(spec);
+                collected.len() - 1
+            }
+        };
+        self.aggregates = Some(collected);
+        Ok(Bound::new(Expr::Column(AGGREGATE_MARK + index), ty))
+    }
+
+    /// Binds an aggregate call's argument (aggregates cannot nest: the
+    /// collector is out of `self` while this runs).
+    fn aggregate_spec(&mut self, name: &str, f: &ast::Function) -> Result<AggSpec> {
+        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
+            return Err(Error::Unsupported(format!("{name}() with OVER/FILTER/WITHIN GROUP is not supported")));
+        }
+        let (distinct, args) = match &f.args {
+            ast::FunctionArguments::List(list) => {
+                if !list.clauses.is_empty() {
+                    return Err(Error::Unsupported(format!("{name}(... ORDER BY ...) is not supported")));
+                }
+                let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                (distinct, &list.args)
+            }
+            _ => return Err(Error::Syntax(format!("{name}() needs arguments"))),
+        };
+        if name == "count" {
+            if let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)] = args.as_slice() {
+                if distinct {
+                    return Err(Error::Syntax("COUNT(DISTINCT *) is not valid".into()));
+                }
+                return Ok(AggSpec { func: AggFunc::CountStar, arg: None, arg_ty: None, ty: DataType::BigInt });
+            }
+        }
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg))] = args.as_slice() else {
+            return Err(Error::Syntax(format!("{name}() takes exactly one argument")));
+        };
+        let b = self.bind(arg, None)?;
+        let arg_ty = b.ty.unwrap_or(DataType::Text);
+        let (func, ty) = match (name, distinct) {
+            ("count", false) => (AggFunc::Count, DataType::BigInt),
+            ("count", true) => (AggFunc::CountDistinct, DataType::BigInt),
+            (_, true) => {
+                return Err(Error::Unsupported(format!("{name}(DISTINCT ...) is not supported; only COUNT(DISTINCT ...)")))
+            }
+            ("sum", _) => {
+                let ty = match arg_ty {
+                    t if t.is_integer() => DataType::BigInt,
+                    DataType::Real => DataType::Real,
+                    DataType::Double => DataType::Double,
+                    other => return Err(Error::Type(format!("function sum({}) does not exist", other.sql_name()))),
+                };
+                (AggFunc::Sum, ty)
+            }
+            ("avg", _) => {
+                if !arg_ty.is_numeric() {
+                    return Err(Error::Type(format!("function avg({}) does not exist", arg_ty.sql_name())));
+                }
+                (AggFunc::Avg, DataType::Double)
+            }
+            ("min", _) => (AggFunc::Min, arg_ty),
+            ("max", _) => (AggFunc::Max, arg_ty),
+            _ => return Err(Error::Unsupported(format!("aggregate {name}() is not supported"))),
+        };
+        if matches!(func, AggFunc::Min | AggFunc::Max) && arg_ty == DataType::Bytea {
+            return Err(Error::Unsupported(format!("{name}(bytea) is not supported")));
+        }
+        Ok(AggSpec { func, arg: Some(b.expr), arg_ty: Some(arg_ty), ty })
     }
 
     /// Binds expressions that must share one type (CASE results, COALESCE

@@ -1,14 +1,16 @@
 //! Binding: turning `sqlparser` ASTs into the planner's own types, with
 //! names resolved against the catalog and types checked.
 
-mod access;
 mod ddl;
 mod dml;
 mod expr;
+mod from;
 mod params;
 mod scope;
 mod select;
+mod source;
 mod sql_type;
+mod view;
 
 pub(crate) use ddl::bind_create_table;
 pub(crate) use params::Params;
@@ -17,8 +19,16 @@ pub(crate) use sql_type::convert_type;
 use sqlparser::ast;
 
 use crate::catalog::Catalog;
+use crate::structure_registry::StructureRegistry;
 use crate::error::{Error, Result};
 use crate::plan::Statement;
+
+/// A compiled statement and the structures it needs: `added` are new
+/// (not yet in the catalog).
+pub(crate) struct Compiled {
+    pub statement: Statement,
+    pub added: Vec<(crate::structure::StructureId, crate::structure::StructureSpec)>,
+}
 
 /// Compiles one statement for registration under `name`. `declared` holds
 /// the parameter types given in `PREPARE name (types)`; the rest are
@@ -28,16 +38,18 @@ pub(crate) fn compile_statement(
     name: &str,
     declared: Vec<crate::types::DataType>,
     statement: &ast::Statement,
-) -> Result<Statement> {
+) -> Result<Compiled> {
     // Parameter types can be fixed by a later occurrence than the first
     // (`SELECT $1 ... WHERE id = $1`), so a lenient first pass collects
     // what the statement implies, and the second pass binds for real.
     let mut params = Params::new(declared.clone(), true);
-    let _ = compile_with(catalog, name, statement, &mut params);
+    let mut scratch = StructureRegistry::new(catalog);
+    let _ = compile_with(catalog, name, statement, &mut params, &mut scratch);
     let mut strict = Params::new(declared, false);
     strict.adopt_inferred(&params);
-    let stmt = compile_with(catalog, name, statement, &mut strict)?;
-    Ok(stmt)
+    let mut registry = StructureRegistry::new(catalog);
+    let statement = compile_with(catalog, name, statement, &mut strict, &mut registry)?;
+    Ok(Compiled { statement, added: registry.added })
 }
 
 fn compile_with(
@@ -45,12 +57,13 @@ fn compile_with(
     name: &str,
     statement: &ast::Statement,
     params: &mut Params,
+    registry: &mut StructureRegistry<'_>,
 ) -> Result<Statement> {
-    let (plan, columns, tables) = match statement {
-        ast::Statement::Query(query) => select::bind_select(catalog, query, params)?,
+    let bound = match statement {
+        ast::Statement::Query(query) => select::bind_select(catalog, query, params, registry)?,
         ast::Statement::Insert(insert) => dml::bind_insert(catalog, insert, params)?,
-        ast::Statement::Update(update) => dml::bind_update(catalog, update, params)?,
-        ast::Statement::Delete(delete) => dml::bind_delete(catalog, delete, params)?,
+        ast::Statement::Update(update) => dml::bind_update(catalog, update, params, registry)?,
+        ast::Statement::Delete(delete) => dml::bind_delete(catalog, delete, params, registry)?,
         other => {
             return Err(Error::Unsupported(format!(
                 "only SELECT, INSERT, UPDATE and DELETE can be prepared, not: {}",
@@ -62,9 +75,11 @@ fn compile_with(
         name: name.to_string(),
         sql: statement.to_string(),
         params: params.finish()?,
-        columns,
-        tables,
-        plan,
+        columns: bound.columns,
+        tables: bound.tables,
+        structures: registry.used.clone(),
+        plan: bound.plan,
+        cost: bound.cost,
     })
 }
 

@@ -41,6 +41,14 @@ impl Scope {
         }
     }
 
+    /// The name of the column at `position`, for messages.
+    pub(crate) fn column_name(&self, position: usize) -> Option<String> {
+        self.tables.iter().find_map(|t| {
+            let i = position.checked_sub(t.offset)?;
+            t.table.columns.get(i).map(|c| format!("{}.{}", t.alias, c.name))
+        })
+    }
+
     pub(crate) fn resolve(&self, qualifier: Option<&str>, column: &str) -> Result<ResolvedColumn> {
         let mut found: Option<ResolvedColumn> = None;
         for t in &self.tables {
