@@ -29,30 +29,16 @@ fn fifty_concurrent_clients_end_with_the_reference_table() {
                 for s in 0..PER_CLIENT {
                     let id = c * 1000 + s;
                     let body = format!("client {c} event {s}");
-                    let n: i64 = redis::cmd("EXECUTE")
-                        .arg("put")
-                        .arg(id)
-                        .arg(c)
-                        .arg(s)
-                        .arg(&body)
-                        .query(&mut con)
-                        .unwrap();
+                    let n: i64 =
+                        redis::cmd("EXECUTE").arg("put").arg(id).arg(c).arg(s).arg(&body).query(&mut con).unwrap();
                     assert_eq!(n, 1);
                     if s % 3 == 0 {
-                        let n: i64 = redis::cmd("EXECUTE")
-                            .arg("touch")
-                            .arg(id)
-                            .query(&mut con)
-                            .unwrap();
+                        let n: i64 = redis::cmd("EXECUTE").arg("touch").arg(id).query(&mut con).unwrap();
                         assert_eq!(n, 1);
                     }
                     // Read another client's row: it is either absent or whole.
                     let other = ((c + 1) % CLIENTS) * 1000 + s;
-                    let v: Value = redis::cmd("EXECUTE")
-                        .arg("get")
-                        .arg(other)
-                        .query(&mut con)
-                        .unwrap();
+                    let v: Value = redis::cmd("EXECUTE").arg("get").arg(other).query(&mut con).unwrap();
                     if let Value::Array(rows) = v {
                         assert!(rows.len() <= 1);
                     }
@@ -65,7 +51,11 @@ fn fifty_concurrent_clients_end_with_the_reference_table() {
     }
 
     let reference = rusqlite::Connection::open_in_memory().unwrap();
-    reference.execute_batch("CREATE TABLE events (id BIGINT PRIMARY KEY, client INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT);").unwrap();
+    reference
+        .execute_batch(
+            "CREATE TABLE events (id BIGINT PRIMARY KEY, client INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT);",
+        )
+        .unwrap();
     for c in 0..CLIENTS {
         for s in 0..PER_CLIENT {
             reference
@@ -75,32 +65,15 @@ fn fifty_concurrent_clients_end_with_the_reference_table() {
                 )
                 .unwrap();
             if s % 3 == 0 {
-                reference
-                    .execute(
-                        "UPDATE events SET seq = seq + 1 WHERE id = ?1",
-                        [c * 1000 + s],
-                    )
-                    .unwrap();
+                reference.execute("UPDATE events SET seq = seq + 1 WHERE id = ?1", [c * 1000 + s]).unwrap();
             }
         }
     }
     let mut con = server.client(false);
-    assert_eq!(
-        query(&mut con, &["DBSIZE"]).unwrap(),
-        Value::Int(CLIENTS * PER_CLIENT)
-    );
-    let mut stmt = reference
-        .prepare("SELECT id, client, seq, body FROM events ORDER BY id")
-        .unwrap();
+    assert_eq!(query(&mut con, &["DBSIZE"]).unwrap(), Value::Int(CLIENTS * PER_CLIENT));
+    let mut stmt = reference.prepare("SELECT id, client, seq, body FROM events ORDER BY id").unwrap();
     let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?)))
         .unwrap();
     for r in rows {
         let (id, client, seq, body) = r.unwrap();

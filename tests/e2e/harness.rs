@@ -52,11 +52,7 @@ impl Server {
             std::fs::write(&path, schema).expect("write schema");
             cmd.arg("--schema").arg(&path);
         }
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn aotdb");
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn aotdb");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -67,8 +63,7 @@ impl Server {
             while reader.read_line(&mut line).unwrap_or(0) > 0 {
                 all.push_str(&line);
                 if !sent {
-                    if let Some(addr) = line.trim().rsplit("ready to accept connections on ").next()
-                    {
+                    if let Some(addr) = line.trim().rsplit("ready to accept connections on ").next() {
                         if line.contains("ready to accept connections on ") {
                             let port = addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
                             let _ = tx.send(Ok(port.unwrap_or(0)));
@@ -83,11 +78,7 @@ impl Server {
             }
         });
         match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(Ok(port)) => Ok(Server {
-                child,
-                port,
-                _dir: dir,
-            }),
+            Ok(Ok(port)) => Ok(Server { child, port, _dir: dir }),
             Ok(Err(stderr)) => {
                 let _ = child.wait();
                 Err(stderr)
@@ -105,16 +96,12 @@ impl Server {
     }
 
     pub fn client(&self, resp3: bool) -> redis::Connection {
-        redis::Client::open(self.url(resp3))
-            .and_then(|c| c.get_connection())
-            .expect("connect")
+        redis::Client::open(self.url(resp3)).and_then(|c| c.get_connection()).expect("connect")
     }
 
     pub fn raw(&self) -> Raw {
         let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect raw");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
         Raw { stream }
     }
 
@@ -190,9 +177,7 @@ impl Raw {
 
     /// Whether the server closed the connection (reads EOF soon).
     pub fn is_closed(&mut self) -> bool {
-        self.stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .ok();
+        self.stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
         let mut buf = [0u8; 256];
         loop {
             match self.stream.read(&mut buf) {

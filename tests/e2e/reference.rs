@@ -124,10 +124,7 @@ impl PartialEq for Norm {
             (Norm::Text(a), Norm::Text(b)) => a == b,
             // RESP2 carries doubles as text.
             (Norm::Text(t), Norm::Real(x)) | (Norm::Real(x), Norm::Text(t)) => {
-                std::str::from_utf8(t)
-                    .ok()
-                    .and_then(|s| s.parse::<f64>().ok())
-                    == Some(*x)
+                std::str::from_utf8(t).ok().and_then(|s| s.parse::<f64>().ok()) == Some(*x)
             }
             _ => false,
         }
@@ -179,9 +176,7 @@ fn aotdb_reply(v: redis::RedisResult<Value>) -> Reply {
 }
 
 fn sqlite_reply(db: &rusqlite::Connection, sql: &str, args: &[Arg]) -> Reply {
-    let mut stmt = db
-        .prepare_cached(sql)
-        .expect("SQLite prepares the same SQL");
+    let mut stmt = db.prepare_cached(sql).expect("SQLite prepares the same SQL");
     for (i, a) in args.iter().enumerate() {
         if let Ok(Some(index)) = stmt.parameter_index(&format!("${}", i + 1)) {
             stmt.raw_bind_parameter(index, a.sql()).expect("bind");
@@ -198,11 +193,9 @@ fn sqlite_reply(db: &rusqlite::Connection, sql: &str, args: &[Arg]) -> Reply {
     let mut out = Vec::new();
     loop {
         match rows.next() {
-            Ok(Some(row)) => out.push(
-                (0..columns)
-                    .map(|i| norm_sql(row.get::<_, SqlValue>(i).expect("value")))
-                    .collect(),
-            ),
+            Ok(Some(row)) => {
+                out.push((0..columns).map(|i| norm_sql(row.get::<_, SqlValue>(i).expect("value"))).collect())
+            }
             Ok(None) => break,
             Err(_) => return Reply::Error,
         }
@@ -218,8 +211,7 @@ fn run_differential(seed: u64, ops: usize, resp3: bool) {
     let server = Server::start(&schema);
     let mut con = server.client(resp3);
     let db = rusqlite::Connection::open_in_memory().expect("sqlite");
-    db.execute_batch(TABLES)
-        .expect("SQLite creates the same tables");
+    db.execute_batch(TABLES).expect("SQLite creates the same tables");
 
     let mut rng = Rng(seed | 1);
     for step in 0..ops {
@@ -237,46 +229,21 @@ fn run_differential(seed: u64, ops: usize, resp3: bool) {
     // Every row that could exist reads back the same.
     for id in 0..45 {
         let args = [Arg::Int(id)];
-        let ours = aotdb_reply(
-            redis::cmd("EXECUTE")
-                .arg("account_by_id")
-                .arg(id)
-                .query(&mut con),
-        );
-        assert_eq!(
-            ours,
-            sqlite_reply(&db, STATEMENTS[2].1, &args),
-            "final account {id}"
-        );
+        let ours = aotdb_reply(redis::cmd("EXECUTE").arg("account_by_id").arg(id).query(&mut con));
+        assert_eq!(ours, sqlite_reply(&db, STATEMENTS[2].1, &args), "final account {id}");
     }
     for a in 1..9 {
         for b in 1..9 {
             let args = [Arg::Int(a), Arg::Int(b)];
-            let ours = aotdb_reply(
-                redis::cmd("EXECUTE")
-                    .arg("pair_get")
-                    .arg(a)
-                    .arg(b)
-                    .query(&mut con),
-            );
-            assert_eq!(
-                ours,
-                sqlite_reply(&db, STATEMENTS[13].1, &args),
-                "final pair {a},{b}"
-            );
+            let ours = aotdb_reply(redis::cmd("EXECUTE").arg("pair_get").arg(a).arg(b).query(&mut con));
+            assert_eq!(ours, sqlite_reply(&db, STATEMENTS[13].1, &args), "final pair {a},{b}");
         }
     }
 }
 
 fn seed_and_ops() -> (u64, usize) {
-    let seed = std::env::var("AOTDB_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed);
-    let ops = std::env::var("AOTDB_TEST_OPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4000);
+    let seed = std::env::var("AOTDB_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed);
+    let ops = std::env::var("AOTDB_TEST_OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(4000);
     (seed, ops)
 }
 

@@ -33,39 +33,20 @@ fn multi_exec_is_all_or_nothing() {
     raw.send(b"EXEC\r\n");
     let reply = raw.read_line();
     assert!(
-        reply.starts_with(
-            "-CONSTRAINT command 3 of the transaction (EXECUTE add) failed, nothing was applied"
-        ),
+        reply.starts_with("-CONSTRAINT command 3 of the transaction (EXECUTE add) failed, nothing was applied"),
         "{reply}"
     );
     // Nothing of the block stayed.
-    assert_eq!(
-        query(&mut con, &["EXECUTE", "get", "2"]).unwrap(),
-        Value::Array(vec![])
-    );
+    assert_eq!(query(&mut con, &["EXECUTE", "get", "2"]).unwrap(), Value::Array(vec![]));
     assert_eq!(
         query(&mut con, &["EXECUTE", "get", "1"]).unwrap(),
         row(vec![Value::Int(1), text("ann"), Value::Int(100)])
     );
     // A successful block returns each statement's reply.
     let mut pipe = redis::pipe();
-    pipe.atomic()
-        .cmd("EXECUTE")
-        .arg("add")
-        .arg(3)
-        .arg("cy")
-        .cmd("EXECUTE")
-        .arg("raise")
-        .arg(3)
-        .arg(5);
+    pipe.atomic().cmd("EXECUTE").arg("add").arg(3).arg("cy").cmd("EXECUTE").arg("raise").arg(3).arg(5);
     let replies: Vec<Value> = pipe.query(&mut con).unwrap();
-    assert_eq!(
-        replies,
-        vec![
-            Value::Int(1),
-            Value::Array(vec![Value::Array(vec![Value::Int(105)])])
-        ]
-    );
+    assert_eq!(replies, vec![Value::Int(1), Value::Array(vec![Value::Array(vec![Value::Int(105)])])]);
     // DISCARD drops the queue; errors inside MULTI abort EXEC.
     let mut raw = server.raw();
     raw.roundtrip(b"MULTI\r\n", b"+OK\r\n");
@@ -74,16 +55,11 @@ fn multi_exec_is_all_or_nothing() {
     raw.roundtrip(b"EXEC\r\n", b"-ERR EXEC without MULTI\r\n");
     raw.roundtrip(b"MULTI\r\n", b"+OK\r\n");
     raw.send(b"PING\r\n");
-    assert!(raw
-        .read_line()
-        .starts_with("-ERR only EXECUTE can be queued inside MULTI"));
+    assert!(raw.read_line().starts_with("-ERR only EXECUTE can be queued inside MULTI"));
     raw.send(b"EXEC\r\n");
     let reply = raw.read_line();
     assert!(reply.starts_with("-EXECABORT"), "{reply}");
-    assert_eq!(
-        query(&mut con, &["EXECUTE", "get", "9"]).unwrap(),
-        Value::Array(vec![])
-    );
+    assert_eq!(query(&mut con, &["EXECUTE", "get", "9"]).unwrap(), Value::Array(vec![]));
     assert!(error_of(query(&mut con, &["WATCH", "x"])).contains("not needed"));
 }
 
@@ -93,31 +69,11 @@ fn statements_can_be_defined_prepared_and_dropped_at_run_time() {
     let mut con = server.client(false);
     query(&mut con, &["DEFINE", "CREATE TABLE t (k TEXT PRIMARY KEY, n INT, at TIMESTAMP, r REAL, blob BYTEA); PREPARE put AS INSERT INTO t VALUES ($1, $2, $3, $4, $5);"]).unwrap();
     assert_eq!(
-        query(
-            &mut con,
-            &[
-                "PREPARE",
-                "get",
-                "SELECT n, at, r, blob, n * 2 AS twice FROM t WHERE k = $1"
-            ]
-        )
-        .unwrap(),
+        query(&mut con, &["PREPARE", "get", "SELECT n, at, r, blob, n * 2 AS twice FROM t WHERE k = $1"]).unwrap(),
         Value::Okay
     );
     assert_eq!(
-        query(
-            &mut con,
-            &[
-                "EXECUTE",
-                "put",
-                "a",
-                "7",
-                "2026-11-22T13:05:00.5",
-                "0.1",
-                "\x00\x01raw"
-            ]
-        )
-        .unwrap(),
+        query(&mut con, &["EXECUTE", "put", "a", "7", "2026-11-22T13:05:00.5", "0.1", "\x00\x01raw"]).unwrap(),
         Value::Int(1)
     );
     assert_eq!(
@@ -130,15 +86,8 @@ fn statements_can_be_defined_prepared_and_dropped_at_run_time() {
             Value::Int(14)
         ])
     );
-    assert!(error_of(query(
-        &mut con,
-        &["PREPARE", "get", "SELECT n FROM t WHERE k = $1"]
-    ))
-    .contains("already exists"));
-    assert_eq!(
-        query(&mut con, &["DEALLOCATE", "get"]).unwrap(),
-        Value::Okay
-    );
+    assert!(error_of(query(&mut con, &["PREPARE", "get", "SELECT n FROM t WHERE k = $1"])).contains("already exists"));
+    assert_eq!(query(&mut con, &["DEALLOCATE", "get"]).unwrap(), Value::Okay);
     assert!(error_of(query(&mut con, &["EXECUTE", "get", "a"])).starts_with("NOSTATEMENT"));
     assert!(error_of(query(&mut con, &["DEALLOCATE", "get"])).starts_with("NOSTATEMENT"));
     // The table can be dropped once nothing uses it.
@@ -151,16 +100,8 @@ fn statements_can_be_defined_prepared_and_dropped_at_run_time() {
 fn explain_is_a_map_in_resp3_and_pairs_in_resp2() {
     let server = Server::start(SCHEMA);
     let mut con3 = server.client(true);
-    let Value::Map(pairs) = query(&mut con3, &["EXPLAIN", "get"]).unwrap() else {
-        panic!("map")
-    };
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == text(name))
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
+    let Value::Map(pairs) = query(&mut con3, &["EXPLAIN", "get"]).unwrap() else { panic!("map") };
+    let field = |name: &str| pairs.iter().find(|(k, _)| *k == text(name)).map(|(_, v)| v.clone()).unwrap();
     assert_eq!(field("kind"), text("read"));
     assert_eq!(field("cost"), text("O(1)"));
     assert_eq!(field("parameters"), Value::Array(vec![text("$1 bigint")]));
@@ -172,14 +113,10 @@ fn explain_is_a_map_in_resp3_and_pairs_in_resp2() {
             Value::Array(vec![text("credit_limit"), text("bigint")]),
         ])
     );
-    let Value::Array(reads) = field("reads") else {
-        panic!()
-    };
+    let Value::Array(reads) = field("reads") else { panic!() };
     assert!(format!("{reads:?}").contains("accounts_pkey"));
     let mut con2 = server.client(false);
-    let Value::Array(flat) = query(&mut con2, &["EXPLAIN", "raise"]).unwrap() else {
-        panic!("array")
-    };
+    let Value::Array(flat) = query(&mut con2, &["EXPLAIN", "raise"]).unwrap() else { panic!("array") };
     assert_eq!(flat[0], text("name"));
     assert_eq!(flat[3], text("write"));
     let maintains = flat.iter().position(|v| *v == text("maintains")).unwrap();
@@ -192,51 +129,18 @@ fn expressions_without_a_table_and_limits() {
     let mut con = server.client(false);
     query(
         &mut con,
-        &[
-            "PREPARE",
-            "calc",
-            "SELECT $1::bigint * 2, 'a' || $2::text, COALESCE(NULL, 3), 7 / 2, -7 % 3, 1.5 + 1",
-        ],
+        &["PREPARE", "calc", "SELECT $1::bigint * 2, 'a' || $2::text, COALESCE(NULL, 3), 7 / 2, -7 % 3, 1.5 + 1"],
     )
     .unwrap();
     assert_eq!(
         query(&mut con, &["EXECUTE", "calc", "21", "b"]).unwrap(),
-        row(vec![
-            Value::Int(42),
-            text("ab"),
-            Value::Int(3),
-            Value::Int(3),
-            Value::Int(-1),
-            text("2.5")
-        ])
+        row(vec![Value::Int(42), text("ab"), Value::Int(3), Value::Int(3), Value::Int(-1), text("2.5")])
     );
-    query(
-        &mut con,
-        &[
-            "PREPARE",
-            "limited",
-            "SELECT id FROM accounts WHERE id = $1 LIMIT $2",
-        ],
-    )
-    .unwrap();
+    query(&mut con, &["PREPARE", "limited", "SELECT id FROM accounts WHERE id = $1 LIMIT $2"]).unwrap();
     query(&mut con, &["EXECUTE", "add", "1", "ann"]).unwrap();
-    assert_eq!(
-        query(&mut con, &["EXECUTE", "limited", "1", "0"]).unwrap(),
-        Value::Array(vec![])
-    );
-    assert_eq!(
-        query(&mut con, &["EXECUTE", "limited", "1", "5"]).unwrap(),
-        row(vec![Value::Int(1)])
-    );
+    assert_eq!(query(&mut con, &["EXECUTE", "limited", "1", "0"]).unwrap(), Value::Array(vec![]));
+    assert_eq!(query(&mut con, &["EXECUTE", "limited", "1", "5"]).unwrap(), row(vec![Value::Int(1)]));
     assert!(error_of(query(&mut con, &["EXECUTE", "limited", "1", "-1"])).starts_with("DATA"));
-    query(
-        &mut con,
-        &[
-            "PREPARE",
-            "div",
-            "SELECT credit_limit / $2 FROM accounts WHERE id = $1",
-        ],
-    )
-    .unwrap();
+    query(&mut con, &["PREPARE", "div", "SELECT credit_limit / $2 FROM accounts WHERE id = $1"]).unwrap();
     assert!(error_of(query(&mut con, &["EXECUTE", "div", "1", "0"])).contains("division by zero"));
 }

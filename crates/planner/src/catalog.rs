@@ -53,10 +53,7 @@ impl TableDef {
 
     /// Column names of a key, for messages: `(a, b)`.
     pub fn describe_columns(&self, columns: &[usize]) -> String {
-        let names: Vec<&str> = columns
-            .iter()
-            .map(|&c| self.columns[c].name.as_str())
-            .collect();
+        let names: Vec<&str> = columns.iter().map(|&c| self.columns[c].name.as_str()).collect();
         names.join(", ")
     }
 }
@@ -100,9 +97,7 @@ impl Catalog {
     }
 
     pub fn table_by_name(&self, name: &str) -> Option<&Arc<TableDef>> {
-        self.table_names
-            .get(name)
-            .and_then(|id| self.tables.get(id))
+        self.table_names.get(name).and_then(|id| self.tables.get(id))
     }
 
     pub fn tables(&self) -> impl Iterator<Item = &Arc<TableDef>> {
@@ -119,11 +114,7 @@ impl Catalog {
 
     /// Names of statements that read or write `table`, sorted.
     pub fn statements_using(&self, table: TableId) -> Vec<String> {
-        self.statements
-            .values()
-            .filter(|s| s.tables.contains(&table))
-            .map(|s| s.name.clone())
-            .collect()
+        self.statements.values().filter(|s| s.tables.contains(&table)).map(|s| s.name.clone()).collect()
     }
 
     pub fn structure(&self, id: StructureId) -> Option<&Arc<StructureSpec>> {
@@ -173,10 +164,7 @@ impl Catalog {
             }
         }
         freed.sort_unstable_by(|a, b| b.cmp(a));
-        freed
-            .into_iter()
-            .filter_map(|id| self.structures.remove(&id).map(|e| (id, e.spec)))
-            .collect()
+        freed.into_iter().filter_map(|id| self.structures.remove(&id).map(|e| (id, e.spec))).collect()
     }
 
     pub(crate) fn allocate_table_id(&mut self) -> TableId {

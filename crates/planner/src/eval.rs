@@ -13,21 +13,12 @@ use crate::value::{coerce_for_column, parse_value, Value};
 /// Evaluates `expr` against `row` (the input columns) and `params`.
 pub fn eval(expr: &Expr, row: &[Value], params: &[Value]) -> Result<Value> {
     match expr {
-        Expr::Column(i) => row
-            .get(*i)
-            .cloned()
-            .ok_or_else(|| Error::Internal(format!("column {i} out of range"))),
-        Expr::Param(i) => params
-            .get(*i)
-            .cloned()
-            .ok_or_else(|| Error::Internal(format!("parameter ${} missing", i + 1))),
+        Expr::Column(i) => row.get(*i).cloned().ok_or_else(|| Error::Internal(format!("column {i} out of range"))),
+        Expr::Param(i) => {
+            params.get(*i).cloned().ok_or_else(|| Error::Internal(format!("parameter ${} missing", i + 1)))
+        }
         Expr::Const(v) => Ok(v.clone()),
-        Expr::Arith {
-            op,
-            ty,
-            left,
-            right,
-        } => {
+        Expr::Arith { op, ty, left, right } => {
             let l = eval(left, row, params)?;
             if l.is_null() {
                 return Ok(Value::Null);
@@ -75,22 +66,12 @@ pub fn eval(expr: &Expr, row: &[Value], params: &[Value]) -> Result<Value> {
             Some(b) => Value::Bool(!b),
             None => Value::Null,
         }),
-        Expr::IsNull { expr, negated } => {
-            Ok(Value::Bool(eval(expr, row, params)?.is_null() != *negated))
-        }
-        Expr::IsBool {
-            expr,
-            value,
-            negated,
-        } => {
+        Expr::IsNull { expr, negated } => Ok(Value::Bool(eval(expr, row, params)?.is_null() != *negated)),
+        Expr::IsBool { expr, value, negated } => {
             let is = truth(&eval(expr, row, params)?)? == Some(*value);
             Ok(Value::Bool(is != *negated))
         }
-        Expr::IsDistinctFrom {
-            left,
-            right,
-            negated,
-        } => {
+        Expr::IsDistinctFrom { left, right, negated } => {
             let l = eval(left, row, params)?;
             let r = eval(right, row, params)?;
             let distinct = match (l.is_null(), r.is_null()) {
@@ -131,11 +112,7 @@ pub fn eval(expr: &Expr, row: &[Value], params: &[Value]) -> Result<Value> {
             Ok(Value::Null)
         }
         Expr::Cast { expr, to } => cast(eval(expr, row, params)?, *to),
-        Expr::InList {
-            expr,
-            list,
-            negated,
-        } => {
+        Expr::InList { expr, list, negated } => {
             let v = eval(expr, row, params)?;
             if v.is_null() {
                 return Ok(Value::Null);
@@ -148,27 +125,15 @@ pub fn eval(expr: &Expr, row: &[Value], params: &[Value]) -> Result<Value> {
                     None => saw_null = true,
                 }
             }
-            Ok(if saw_null {
-                Value::Null
-            } else {
-                Value::Bool(*negated)
-            })
+            Ok(if saw_null { Value::Null } else { Value::Bool(*negated) })
         }
-        Expr::Like {
-            expr,
-            pattern,
-            negated,
-            case_insensitive,
-        } => {
+        Expr::Like { expr, pattern, negated, case_insensitive } => {
             let v = eval(expr, row, params)?;
             let p = eval(pattern, row, params)?;
             match (v, p) {
                 (Value::Text(s), Value::Text(p)) => {
-                    let matched = if *case_insensitive {
-                        like(&s.to_lowercase(), &p.to_lowercase())?
-                    } else {
-                        like(&s, &p)?
-                    };
+                    let matched =
+                        if *case_insensitive { like(&s.to_lowercase(), &p.to_lowercase())? } else { like(&s, &p)? };
                     Ok(Value::Bool(matched != *negated))
                 }
                 _ => Ok(Value::Null),
@@ -187,9 +152,7 @@ fn truth(v: &Value) -> Result<Option<bool>> {
     match v {
         Value::Null => Ok(None),
         Value::Bool(b) => Ok(Some(*b)),
-        other => Err(Error::Internal(format!(
-            "expected a boolean, got {other:?}"
-        ))),
+        other => Err(Error::Internal(format!("expected a boolean, got {other:?}"))),
     }
 }
 
@@ -232,9 +195,7 @@ pub fn arith(op: ArithOp, ty: DataType, l: &Value, r: &Value) -> Result<Value> {
     }
     if ty.is_integer() {
         let (Value::Int(a), Value::Int(b)) = (l, r) else {
-            return Err(Error::Internal(format!(
-                "integer arithmetic on {l:?}, {r:?}"
-            )));
+            return Err(Error::Internal(format!("integer arithmetic on {l:?}, {r:?}")));
         };
         let (a, b) = (*a, *b);
         if matches!(op, ArithOp::Div | ArithOp::Mod) && b == 0 {
@@ -263,11 +224,7 @@ pub fn arith(op: ArithOp, ty: DataType, l: &Value, r: &Value) -> Result<Value> {
         ArithOp::Div => a / b,
         ArithOp::Mod => a % b,
     };
-    let x = if ty == DataType::Real {
-        x as f32 as f64
-    } else {
-        x
-    };
+    let x = if ty == DataType::Real { x as f32 as f64 } else { x };
     if x.is_infinite() && a.is_finite() && b.is_finite() {
         return Err(Error::Data("value out of range: overflow".into()));
     }
@@ -276,46 +233,31 @@ pub fn arith(op: ArithOp, ty: DataType, l: &Value, r: &Value) -> Result<Value> {
 
 /// Explicit casts (`CAST(x AS t)`, `x::t`).
 pub fn cast(v: Value, to: DataType) -> Result<Value> {
-    let invalid = |text: &str| {
-        Error::Type(format!(
-            "invalid input syntax for type {}: \"{text}\"",
-            to.sql_name()
-        ))
-    };
+    let invalid = |text: &str| Error::Type(format!("invalid input syntax for type {}: \"{text}\"", to.sql_name()));
     match (v, to) {
         (Value::Null, _) => Ok(Value::Null),
-        (Value::Text(s), t) if !t.is_text() => {
-            parse_value(s.as_bytes(), t).map_err(|_| invalid(&s))
-        }
-        (v, t) if t.is_text() => coerce_for_column(Value::Text(Arc::from(v.to_pg_text())), t)
-            .or_else(|e| match (e, t) {
+        (Value::Text(s), t) if !t.is_text() => parse_value(s.as_bytes(), t).map_err(|_| invalid(&s)),
+        (v, t) if t.is_text() => {
+            coerce_for_column(Value::Text(Arc::from(v.to_pg_text())), t).or_else(|e| match (e, t) {
                 // An explicit cast to VARCHAR(n) truncates, as in PostgreSQL.
                 (Error::Data(_), DataType::Varchar(Some(n))) => {
                     let s: String = v.to_pg_text().chars().take(n as usize).collect();
                     Ok(Value::Text(Arc::from(s)))
                 }
                 (e, _) => Err(e),
-            }),
+            })
+        }
         (Value::Bool(b), t) if t.is_integer() => Ok(Value::Int(b as i64)),
         (Value::Int(i), DataType::Boolean) => Ok(Value::Bool(i != 0)),
         (v @ (Value::Int(_) | Value::Float(_)), t) if t.is_numeric() => coerce_for_column(v, t),
         (v @ Value::Bool(_), DataType::Boolean)
         | (v @ Value::Timestamp(_), DataType::Timestamp)
         | (v @ Value::Bytes(_), DataType::Bytea) => Ok(v),
-        (v, t) => Err(Error::Type(format!(
-            "cannot cast {v:?} to {}",
-            t.sql_name()
-        ))),
+        (v, t) => Err(Error::Type(format!("cannot cast {v:?} to {}", t.sql_name()))),
     }
 }
 
-fn call(
-    f: Function,
-    ty: DataType,
-    args: &[Expr],
-    row: &[Value],
-    params: &[Value],
-) -> Result<Value> {
+fn call(f: Function, ty: DataType, args: &[Expr], row: &[Value], params: &[Value]) -> Result<Value> {
     let mut values = Vec::with_capacity(args.len());
     for a in args {
         values.push(eval(a, row, params)?);
@@ -325,19 +267,11 @@ fn call(
             let [a, b] = &values[..] else {
                 return Err(Error::Internal("nullif takes two arguments".into()));
             };
-            Ok(if a.sql_eq(b) == Some(true) {
-                Value::Null
-            } else {
-                a.clone()
-            })
+            Ok(if a.sql_eq(b) == Some(true) { Value::Null } else { a.clone() })
         }
         Function::Greatest | Function::Least => {
             // NULLs are ignored; the result is NULL only if all are NULL.
-            let want = if f == Function::Greatest {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            };
+            let want = if f == Function::Greatest { Ordering::Greater } else { Ordering::Less };
             let mut best: Option<Value> = None;
             for v in values.into_iter().filter(|v| !v.is_null()) {
                 best = match best {
@@ -385,11 +319,7 @@ pub fn like(text: &str, pattern: &str) -> Result<bool> {
             '_' => Tok::One,
             '\\' => match chars.next() {
                 Some(e) => Tok::Lit(e),
-                None => {
-                    return Err(Error::Data(
-                        "LIKE pattern must not end with escape character".into(),
-                    ))
-                }
+                None => return Err(Error::Data("LIKE pattern must not end with escape character".into())),
             },
             c => Tok::Lit(c),
         });
@@ -435,21 +365,9 @@ mod tests {
 
     #[test]
     fn integer_overflow_is_an_error_at_the_result_width() {
-        assert!(arith(
-            ArithOp::Add,
-            DataType::Integer,
-            &int(i32::MAX as i64),
-            &int(1)
-        )
-        .is_err());
+        assert!(arith(ArithOp::Add, DataType::Integer, &int(i32::MAX as i64), &int(1)).is_err());
         assert_eq!(
-            arith(
-                ArithOp::Add,
-                DataType::BigInt,
-                &int(i32::MAX as i64),
-                &int(1)
-            )
-            .unwrap(),
+            arith(ArithOp::Add, DataType::BigInt, &int(i32::MAX as i64), &int(1)).unwrap(),
             int(i32::MAX as i64 + 1)
         );
         assert!(arith(ArithOp::Mul, DataType::BigInt, &int(i64::MAX), &int(2)).is_err());
@@ -458,14 +376,8 @@ mod tests {
 
     #[test]
     fn integer_division_truncates_and_zero_divisor_errors() {
-        assert_eq!(
-            arith(ArithOp::Div, DataType::Integer, &int(-7), &int(2)).unwrap(),
-            int(-3)
-        );
-        assert_eq!(
-            arith(ArithOp::Mod, DataType::Integer, &int(-7), &int(2)).unwrap(),
-            int(-1)
-        );
+        assert_eq!(arith(ArithOp::Div, DataType::Integer, &int(-7), &int(2)).unwrap(), int(-3));
+        assert_eq!(arith(ArithOp::Mod, DataType::Integer, &int(-7), &int(2)).unwrap(), int(-1));
         assert_eq!(
             arith(ArithOp::Div, DataType::Integer, &int(1), &int(0)),
             Err(Error::Data("division by zero".into()))
@@ -477,15 +389,9 @@ mod tests {
         let null = || Box::new(Expr::Const(Value::Null));
         let f = || Box::new(Expr::Const(Value::Bool(false)));
         let t = || Box::new(Expr::Const(Value::Bool(true)));
-        assert_eq!(
-            eval(&Expr::And(null(), f()), &[], &[]).unwrap(),
-            Value::Bool(false)
-        );
+        assert_eq!(eval(&Expr::And(null(), f()), &[], &[]).unwrap(), Value::Bool(false));
         assert!(eval(&Expr::And(null(), t()), &[], &[]).unwrap().is_null());
-        assert_eq!(
-            eval(&Expr::Or(null(), t()), &[], &[]).unwrap(),
-            Value::Bool(true)
-        );
+        assert_eq!(eval(&Expr::Or(null(), t()), &[], &[]).unwrap(), Value::Bool(true));
         assert!(eval(&Expr::Not(null()), &[], &[]).unwrap().is_null());
         let in_list = Expr::InList {
             expr: Box::new(Expr::Const(int(1))),

@@ -136,9 +136,7 @@ fn unique_name(t: &TableDef, unique: usize) -> String {
 
 fn index_name(catalog: &Catalog, index: IndexRef) -> String {
     match index {
-        IndexRef::Unique { table, unique } => {
-            catalog.table(table).map(|t| unique_name(t, unique)).unwrap_or_default()
-        }
+        IndexRef::Unique { table, unique } => catalog.table(table).map(|t| unique_name(t, unique)).unwrap_or_default(),
         IndexRef::Derived(id) => structure_name(catalog, id),
     }
 }
@@ -162,7 +160,10 @@ pub fn describe_structure(catalog: &Catalog, spec: &StructureSpec) -> String {
             let name = namer(catalog, view);
             let mut s = format!("row index over {}", describe_view(catalog, view));
             if !eq.is_empty() {
-                s.push_str(&format!(" keyed by ({})", eq.iter().map(|e| expr_sql(e, &name)).collect::<Vec<_>>().join(", ")));
+                s.push_str(&format!(
+                    " keyed by ({})",
+                    eq.iter().map(|e| expr_sql(e, &name)).collect::<Vec<_>>().join(", ")
+                ));
             }
             if !order.is_empty() {
                 let keys: Vec<String> = order
@@ -177,7 +178,10 @@ pub fn describe_structure(catalog: &Catalog, spec: &StructureSpec) -> String {
             let name = namer(catalog, &a.view);
             let mut s = format!("aggregate view over {}", describe_view(catalog, &a.view));
             if !a.eq.is_empty() {
-                s.push_str(&format!(" keyed by ({})", a.eq.iter().map(|e| expr_sql(e, &name)).collect::<Vec<_>>().join(", ")));
+                s.push_str(&format!(
+                    " keyed by ({})",
+                    a.eq.iter().map(|e| expr_sql(e, &name)).collect::<Vec<_>>().join(", ")
+                ));
             }
             if !a.group.is_empty() {
                 s.push_str(&format!(
@@ -223,7 +227,11 @@ fn describe_view(catalog: &Catalog, view: &ViewSpec) -> String {
                 .lookup
                 .iter()
                 .map(|(c, e)| format!("{} = {}", name(step.offset + c), expr_sql(e, &name)))
-                .chain(if step.outer { step.condition.iter().map(|c| expr_sql(c, &name)).collect() } else { Vec::new() })
+                .chain(if step.outer {
+                    step.condition.iter().map(|c| expr_sql(c, &name)).collect()
+                } else {
+                    Vec::new()
+                })
                 .collect();
             s.push_str(&format!(
                 " {} {} ON {}",

@@ -168,9 +168,7 @@ impl Expr {
                     o.walk(f);
                 }
             }
-            Expr::Coalesce(list) | Expr::Call { args: list, .. } => {
-                list.iter().for_each(|e| e.walk(f))
-            }
+            Expr::Coalesce(list) | Expr::Call { args: list, .. } => list.iter().for_each(|e| e.walk(f)),
             Expr::InList { expr, list, .. } => {
                 expr.walk(f);
                 list.iter().for_each(|e| e.walk(f));
@@ -219,11 +217,9 @@ impl Expr {
             },
             Expr::Coalesce(list) => Expr::Coalesce(list.iter().map(|e| e.map_columns(f)).collect()),
             Expr::Cast { expr, to } => Expr::Cast { expr: m(expr), to: *to },
-            Expr::InList { expr, list, negated } => Expr::InList {
-                expr: m(expr),
-                list: list.iter().map(|e| e.map_columns(f)).collect(),
-                negated: *negated,
-            },
+            Expr::InList { expr, list, negated } => {
+                Expr::InList { expr: m(expr), list: list.iter().map(|e| e.map_columns(f)).collect(), negated: *negated }
+            }
             Expr::Like { expr, pattern, negated, case_insensitive } => Expr::Like {
                 expr: m(expr),
                 pattern: m(pattern),
@@ -265,7 +261,9 @@ impl Expr {
                     .collect(),
                 otherwise: otherwise.as_ref().map(|o| m(o)),
             },
-            Expr::Coalesce(list) => Expr::Coalesce(list.iter().map(|e| e.replace_subexpressions(targets, base)).collect()),
+            Expr::Coalesce(list) => {
+                Expr::Coalesce(list.iter().map(|e| e.replace_subexpressions(targets, base)).collect())
+            }
             Expr::Cast { expr, to } => Expr::Cast { expr: m(expr), to: *to },
             Expr::InList { expr, list, negated } => Expr::InList {
                 expr: m(expr),
@@ -318,8 +316,6 @@ impl Expr {
 
     /// Joins parts back into one conjunction (`None` for no parts).
     pub fn and_all(parts: Vec<Expr>) -> Option<Expr> {
-        parts
-            .into_iter()
-            .reduce(|acc, e| Expr::And(Box::new(acc), Box::new(e)))
+        parts.into_iter().reduce(|acc, e| Expr::And(Box::new(acc), Box::new(e)))
     }
 }

@@ -18,8 +18,8 @@ mod types;
 mod value;
 
 pub use catalog::{Catalog, ColumnDef, StructureEntry, TableDef, TableId, UniqueDef};
-pub use error::{Error, Result};
 pub use display::expr_sql;
+pub use error::{Error, Result};
 pub use explain::{describe_structure, explain, structure_name, Explain};
 pub use expr::{ArithOp, CmpOp, Expr, Function};
 pub use plan::{

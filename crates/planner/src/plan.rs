@@ -4,9 +4,9 @@
 use std::fmt;
 
 use crate::catalog::TableId;
-use crate::structure::{AggSpec, StructureId, ViewSpec};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
+use crate::structure::{AggSpec, StructureId, ViewSpec};
 use crate::types::DataType;
 use crate::value::{parse_value, Value};
 
@@ -225,12 +225,11 @@ impl Statement {
         const SHOWN: usize = 64;
         let text = String::from_utf8_lossy(&raw[..raw.len().min(SHOWN)]);
         let more = if raw.len() > SHOWN { "..." } else { "" };
-        let what =
-            if ty.is_integer() && raw.iter().all(|b| b.is_ascii_digit() || b"+- ".contains(b)) {
-                "value out of range for type"
-            } else {
-                "invalid input for type"
-            };
+        let what = if ty.is_integer() && raw.iter().all(|b| b.is_ascii_digit() || b"+- ".contains(b)) {
+            "value out of range for type"
+        } else {
+            "invalid input for type"
+        };
         Error::Type(format!(
             "statement \"{}\", parameter ${}: {what} {}: \"{text}{more}\"",
             self.name,

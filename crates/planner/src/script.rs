@@ -42,8 +42,7 @@ pub fn apply_script(catalog: &Catalog, script: &str) -> Result<(Catalog, Vec<Cha
     let mut next = catalog.clone();
     let mut changes = Vec::new();
     for s in &statements {
-        apply_statement(&mut next, &s.statement, &mut changes)
-            .map_err(|e| e.context(format!("line {}", s.line)))?;
+        apply_statement(&mut next, &s.statement, &mut changes).map_err(|e| e.context(format!("line {}", s.line)))?;
     }
     Ok((next, changes))
 }
@@ -59,13 +58,7 @@ pub fn prepare(catalog: &Catalog, name: &str, sql: &str) -> Result<(Catalog, Vec
     };
     let mut next = catalog.clone();
     let mut changes = Vec::new();
-    add_statement(
-        &mut next,
-        name.to_string(),
-        Vec::new(),
-        &statement,
-        &mut changes,
-    )?;
+    add_statement(&mut next, name.to_string(), Vec::new(), &statement, &mut changes)?;
     Ok((next, changes))
 }
 
@@ -79,9 +72,7 @@ pub fn deallocate(catalog: &Catalog, name: &str) -> Result<(Catalog, Vec<Change>
 
 fn parse_script(script: &str) -> Result<Vec<ScriptStatement>> {
     let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, script)
-        .tokenize_with_location()
-        .map_err(|e| Error::Syntax(e.to_string()))?;
+    let tokens = Tokenizer::new(&dialect, script).tokenize_with_location().map_err(|e| Error::Syntax(e.to_string()))?;
     let mut out = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     let flush = |current: &mut Vec<TokenWithSpan>, out: &mut Vec<ScriptStatement>| -> Result<()> {
@@ -92,9 +83,8 @@ fn parse_script(script: &str) -> Result<Vec<ScriptStatement>> {
         let line = first.span.start.line;
         let tokens = std::mem::take(current);
         let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
-        let statement = parser
-            .parse_statement()
-            .map_err(|e| Error::Syntax(e.to_string()).context(format!("line {line}")))?;
+        let statement =
+            parser.parse_statement().map_err(|e| Error::Syntax(e.to_string()).context(format!("line {line}")))?;
         if parser.peek_token().token != Token::EOF {
             return Err(Error::Syntax(format!(
                 "line {line}: unexpected {} after the statement",
@@ -119,11 +109,7 @@ fn is_trivia(t: &Token) -> bool {
     matches!(t, Token::Whitespace(_) | Token::EOF)
 }
 
-fn apply_statement(
-    catalog: &mut Catalog,
-    statement: &ast::Statement,
-    changes: &mut Vec<Change>,
-) -> Result<()> {
+fn apply_statement(catalog: &mut Catalog, statement: &ast::Statement, changes: &mut Vec<Change>) -> Result<()> {
     match statement {
         ast::Statement::CreateTable(create) => {
             let name = bind::object_name(&create.name)?;
@@ -139,17 +125,10 @@ fn apply_statement(
             changes.push(Change::CreateTable(table));
             Ok(())
         }
-        ast::Statement::Drop {
-            object_type: ast::ObjectType::Table,
-            if_exists,
-            names,
-            cascade,
-            ..
-        } => {
+        ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
             if *cascade {
                 return Err(Error::Unsupported(
-                    "DROP TABLE ... CASCADE is not supported; DEALLOCATE the statements first"
-                        .into(),
+                    "DROP TABLE ... CASCADE is not supported; DEALLOCATE the statements first".into(),
                 ));
             }
             for n in names {
@@ -172,22 +151,9 @@ fn apply_statement(
             }
             Ok(())
         }
-        ast::Statement::Prepare {
-            name,
-            data_types,
-            statement,
-        } => {
-            let declared = data_types
-                .iter()
-                .map(convert_type)
-                .collect::<Result<Vec<_>>>()?;
-            add_statement(
-                catalog,
-                bind::ident_name(name),
-                declared,
-                statement,
-                changes,
-            )
+        ast::Statement::Prepare { name, data_types, statement } => {
+            let declared = data_types.iter().map(convert_type).collect::<Result<Vec<_>>>()?;
+            add_statement(catalog, bind::ident_name(name), declared, statement, changes)
         }
         ast::Statement::Deallocate { name, .. } => {
             if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") {
@@ -200,8 +166,7 @@ fn apply_statement(
             drop_statement(catalog, &bind::ident_name(name), changes)
         }
         ast::Statement::CreateIndex(_) => Err(Error::Unsupported(
-            "CREATE INDEX is not needed: aotdb derives the indexes each registered statement needs"
-                .into(),
+            "CREATE INDEX is not needed: aotdb derives the indexes each registered statement needs".into(),
         )),
         other => Err(Error::Unsupported(format!(
             "a script may hold CREATE TABLE, DROP TABLE, PREPARE and DEALLOCATE, not: {}",
@@ -219,9 +184,7 @@ fn add_statement(
 ) -> Result<()> {
     validate_statement_name(&name)?;
     if catalog.statement(&name).is_some() {
-        return Err(Error::Schema(format!(
-            "prepared statement \"{name}\" already exists"
-        )));
+        return Err(Error::Schema(format!("prepared statement \"{name}\" already exists")));
     }
     let compiled = bind::compile_statement(catalog, &name, declared, statement)
         .map_err(|e| e.context(format!("PREPARE {name}")))?;
@@ -235,9 +198,9 @@ fn add_statement(
 }
 
 fn drop_statement(catalog: &mut Catalog, name: &str, changes: &mut Vec<Change>) -> Result<()> {
-    let removed = catalog.remove_statement(name).ok_or_else(|| {
-        Error::NoStatement(format!("prepared statement \"{name}\" does not exist"))
-    })?;
+    let removed = catalog
+        .remove_statement(name)
+        .ok_or_else(|| Error::NoStatement(format!("prepared statement \"{name}\" does not exist")))?;
     for (id, spec) in catalog.release_structures(&removed.structures) {
         changes.push(Change::DropStructure(id, spec));
     }
@@ -250,9 +213,7 @@ fn drop_statement(catalog: &mut Catalog, name: &str, changes: &mut Vec<Change>) 
 fn validate_statement_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '-' || c == ':');
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '-' || c == ':');
     if ok {
         Ok(())
     } else {

@@ -39,11 +39,15 @@ impl<'a> StructureRegistry<'a> {
     }
 }
 
-
 impl<'a> StructureRegistry<'a> {
     /// A registry that sees what `other` has added but whose own additions
     /// are thrown away (for trying alternatives).
     pub(crate) fn new_scratch(other: &StructureRegistry<'a>) -> StructureRegistry<'a> {
-        StructureRegistry { catalog: other.catalog, next_id: other.next_id, added: other.added.clone(), used: other.used.clone() }
+        StructureRegistry {
+            catalog: other.catalog,
+            next_id: other.next_id,
+            added: other.added.clone(),
+            used: other.used.clone(),
+        }
     }
 }

@@ -3,12 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
-const FORMATS: &[&str] = &[
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-];
+const FORMATS: &[&str] = &["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"];
 
 /// Parses `2026-11-22 13:05:00[.123456]`, the `T`-separated form, a bare
 /// date, or `epoch`. A trailing time-zone designation is not accepted: the
@@ -21,20 +16,12 @@ pub fn parse(text: &str) -> Option<i64> {
     let parsed = FORMATS
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })?;
+        .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))?;
     // PostgreSQL keeps microseconds: round away the rest.
     let utc = parsed.and_utc();
     let micros = utc.timestamp_micros();
     let nanos_rest = utc.timestamp_subsec_nanos() % 1000;
-    Some(if nanos_rest >= 500 {
-        micros + 1
-    } else {
-        micros
-    })
+    Some(if nanos_rest >= 500 { micros + 1 } else { micros })
 }
 
 /// Formats as PostgreSQL prints a timestamp: fraction digits only as many as
@@ -60,24 +47,14 @@ mod tests {
 
     #[test]
     fn round_trips_postgres_forms() {
-        for text in [
-            "2026-11-22 13:05:00",
-            "1999-01-08 04:05:06.5",
-            "2000-02-29 23:59:59.000001",
-        ] {
+        for text in ["2026-11-22 13:05:00", "1999-01-08 04:05:06.5", "2000-02-29 23:59:59.000001"] {
             let micros = parse(text).unwrap();
             assert_eq!(format(micros), text);
         }
-        assert_eq!(
-            format(parse("2026-11-22T13:05").unwrap()),
-            "2026-11-22 13:05:00"
-        );
+        assert_eq!(format(parse("2026-11-22T13:05").unwrap()), "2026-11-22 13:05:00");
         assert_eq!(format(parse("2026-11-22").unwrap()), "2026-11-22 00:00:00");
         assert_eq!(parse("epoch"), Some(0));
-        assert_eq!(
-            format(parse("1969-12-31 23:59:59.75").unwrap()),
-            "1969-12-31 23:59:59.75"
-        );
+        assert_eq!(format(parse("1969-12-31 23:59:59.75").unwrap()), "1969-12-31 23:59:59.75");
     }
 
     #[test]

@@ -23,10 +23,7 @@ pub enum DataType {
 
 impl DataType {
     pub fn is_integer(self) -> bool {
-        matches!(
-            self,
-            DataType::SmallInt | DataType::Integer | DataType::BigInt
-        )
+        matches!(self, DataType::SmallInt | DataType::Integer | DataType::BigInt)
     }
 
     pub fn is_float(self) -> bool {
@@ -66,11 +63,7 @@ impl DataType {
         if a.is_float() || b.is_float() {
             return Some(DataType::Double);
         }
-        Some(if a.numeric_rank() >= b.numeric_rank() {
-            a
-        } else {
-            b
-        })
+        Some(if a.numeric_rank() >= b.numeric_rank() { a } else { b })
     }
 
     /// The common type of two branches (CASE, COALESCE, IN lists).
@@ -94,9 +87,7 @@ impl DataType {
     /// restricted to the ones that cannot surprise: numeric to numeric and
     /// text to text).
     pub fn assignable_from(self, from: DataType) -> bool {
-        self == from
-            || (self.is_numeric() && from.is_numeric())
-            || (self.is_text() && from.is_text())
+        self == from || (self.is_numeric() && from.is_numeric()) || (self.is_text() && from.is_text())
     }
 
     /// Name as PostgreSQL prints it.
@@ -151,10 +142,7 @@ mod tests {
     #[test]
     fn numeric_promotion_follows_postgres() {
         assert_eq!(DataType::promote_numeric(Integer, BigInt), Some(BigInt));
-        assert_eq!(
-            DataType::promote_numeric(SmallInt, SmallInt),
-            Some(SmallInt)
-        );
+        assert_eq!(DataType::promote_numeric(SmallInt, SmallInt), Some(SmallInt));
         assert_eq!(DataType::promote_numeric(Integer, Real), Some(Double));
         assert_eq!(DataType::promote_numeric(Real, Real), Some(Real));
         assert_eq!(DataType::promote_numeric(Text, Integer), None);

@@ -220,16 +220,10 @@ pub fn parse_value(text: &[u8], ty: DataType) -> Result<Value, ParseValueError> 
         }
         DataType::Real | DataType::Double => {
             let v = parse_float(trimmed).ok_or_else(bad)?;
-            Ok(Value::Float(if ty == DataType::Real {
-                v as f32 as f64
-            } else {
-                v
-            }))
+            Ok(Value::Float(if ty == DataType::Real { v as f32 as f64 } else { v }))
         }
         DataType::Boolean => parse_bool(trimmed).map(Value::Bool).ok_or_else(bad),
-        DataType::Timestamp => timestamp::parse(trimmed)
-            .map(Value::Timestamp)
-            .ok_or_else(bad),
+        DataType::Timestamp => timestamp::parse(trimmed).map(Value::Timestamp).ok_or_else(bad),
         DataType::Text | DataType::Varchar(_) | DataType::Bytea => unreachable!("handled above"),
     }
 }
@@ -307,9 +301,7 @@ pub fn coerce_for_column(value: Value, ty: DataType) -> Result<Value, Error> {
         (Value::Float(x), DataType::Double) => Ok(Value::Float(x)),
         (Value::Text(s), DataType::Varchar(Some(n))) => {
             if s.chars().count() > n as usize {
-                Err(Error::Data(format!(
-                    "value too long for type character varying({n})"
-                )))
+                Err(Error::Data(format!("value too long for type character varying({n})")))
             } else {
                 Ok(Value::Text(s))
             }
@@ -318,10 +310,7 @@ pub fn coerce_for_column(value: Value, ty: DataType) -> Result<Value, Error> {
         (v @ Value::Bool(_), DataType::Boolean) => Ok(v),
         (v @ Value::Bytes(_), DataType::Bytea) => Ok(v),
         (v @ Value::Timestamp(_), DataType::Timestamp) => Ok(v),
-        (v, t) => Err(Error::Internal(format!(
-            "value {v:?} cannot be stored as {}",
-            t.sql_name()
-        ))),
+        (v, t) => Err(Error::Internal(format!("value {v:?} cannot be stored as {}", t.sql_name()))),
     }
 }
 
@@ -331,14 +320,8 @@ mod tests {
 
     #[test]
     fn integers_accept_sign_blanks_and_leading_zeros() {
-        assert_eq!(
-            parse_value(b"000000001234", DataType::BigInt),
-            Ok(Value::Int(1234))
-        );
-        assert_eq!(
-            parse_value(b" -42 ", DataType::Integer),
-            Ok(Value::Int(-42))
-        );
+        assert_eq!(parse_value(b"000000001234", DataType::BigInt), Ok(Value::Int(1234)));
+        assert_eq!(parse_value(b" -42 ", DataType::Integer), Ok(Value::Int(-42)));
         assert_eq!(parse_value(b"+7", DataType::SmallInt), Ok(Value::Int(7)));
         assert!(parse_value(b"40000", DataType::SmallInt).is_err());
         assert!(parse_value(b"12a", DataType::BigInt).is_err());
@@ -360,18 +343,9 @@ mod tests {
     #[test]
     fn sql_comparison_is_three_valued_and_numeric_across_widths() {
         assert_eq!(Value::Int(1).sql_eq(&Value::Null), None);
-        assert_eq!(
-            Value::Int(2).sql_cmp(&Value::Float(2.5)),
-            Some(Ordering::Less)
-        );
-        assert_eq!(
-            Value::Float(f64::NAN).sql_cmp(&Value::Float(1e300)),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(
-            Value::text("a").sql_cmp(&Value::text("B")),
-            Some(Ordering::Greater)
-        );
+        assert_eq!(Value::Int(2).sql_cmp(&Value::Float(2.5)), Some(Ordering::Less));
+        assert_eq!(Value::Float(f64::NAN).sql_cmp(&Value::Float(1e300)), Some(Ordering::Greater));
+        assert_eq!(Value::text("a").sql_cmp(&Value::text("B")), Some(Ordering::Greater));
     }
 
     #[test]
@@ -387,9 +361,6 @@ mod tests {
         assert!(coerce_for_column(Value::Int(70000), DataType::SmallInt).is_err());
         assert!(coerce_for_column(Value::text("abcd"), DataType::Varchar(Some(3))).is_err());
         assert!(coerce_for_column(Value::text("abc"), DataType::Varchar(Some(3))).is_ok());
-        assert_eq!(
-            coerce_for_column(Value::Float(2.5), DataType::Integer).ok(),
-            Some(Value::Int(2))
-        );
+        assert_eq!(coerce_for_column(Value::Float(2.5), DataType::Integer).ok(), Some(Value::Int(2)));
     }
 }

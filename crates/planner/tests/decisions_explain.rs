@@ -7,8 +7,14 @@ fn print_decisions() {
     for s in c.statements() {
         let e = explain(&c, s);
         println!("{} [{}] {}", e.name, e.cost, e.kind);
-        for st in &e.steps { println!("   step: {st}"); }
-        for st in &e.reads { println!("   reads: {st}"); }
-        for st in &e.maintains { println!("   maintains: {st}"); }
+        for st in &e.steps {
+            println!("   step: {st}");
+        }
+        for st in &e.reads {
+            println!("   reads: {st}");
+        }
+        for st in &e.maintains {
+            println!("   maintains: {st}");
+        }
     }
 }

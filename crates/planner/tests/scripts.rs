@@ -19,34 +19,19 @@ PREPARE bump AS UPDATE accounts SET credit_limit = credit_limit + $2 WHERE id = 
 ";
 
 fn catalog() -> Catalog {
-    apply_script(&Catalog::new(), SCHEMA)
-        .expect("schema applies")
-        .0
+    apply_script(&Catalog::new(), SCHEMA).expect("schema applies").0
 }
 
 #[test]
 fn parameter_types_are_inferred_from_context() {
     let c = catalog();
-    assert_eq!(
-        c.statement("by_email").unwrap().params,
-        vec![DataType::Text]
-    );
-    assert_eq!(
-        c.statement("pair").unwrap().params,
-        vec![DataType::Integer, DataType::Integer]
-    );
+    assert_eq!(c.statement("by_email").unwrap().params, vec![DataType::Text]);
+    assert_eq!(c.statement("pair").unwrap().params, vec![DataType::Integer, DataType::Integer]);
     assert_eq!(
         c.statement("add").unwrap().params,
-        vec![
-            DataType::BigInt,
-            DataType::Varchar(Some(20)),
-            DataType::BigInt
-        ]
+        vec![DataType::BigInt, DataType::Varchar(Some(20)), DataType::BigInt]
     );
-    assert_eq!(
-        c.statement("bump").unwrap().params,
-        vec![DataType::BigInt, DataType::BigInt]
-    );
+    assert_eq!(c.statement("bump").unwrap().params, vec![DataType::BigInt, DataType::BigInt]);
     assert!(matches!(c.statement("pair").unwrap().plan, Plan::Select(_)));
 }
 
@@ -65,42 +50,53 @@ fn the_decision_workload_schema_applies() {
 #[test]
 fn errors_name_the_line_and_change_nothing() {
     let c = catalog();
-    let bad =
-        "CREATE TABLE t (x INT PRIMARY KEY);\n\nPREPARE q AS SELECT nope FROM t WHERE x = $1;";
+    let bad = "CREATE TABLE t (x INT PRIMARY KEY);\n\nPREPARE q AS SELECT nope FROM t WHERE x = $1;";
     let err = apply_script(&c, bad).unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("line 3: PREPARE q: column \"nope\" does not exist"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("line 3: PREPARE q: column \"nope\" does not exist"), "{err}");
     assert!(c.table_by_name("t").is_none());
 }
 
 #[test]
 fn scans_and_unsupported_shapes_are_refused() {
     let c = catalog();
+    // Keys, ranges, joins and folded constant filters all register.
     for sql in [
         "SELECT id FROM accounts WHERE name = $1",
         "SELECT id FROM accounts",
         "UPDATE accounts SET frozen = true WHERE credit_limit > $1",
         "SELECT a.id FROM accounts a JOIN pairs p ON p.a = a.id WHERE a.id = $1",
+        "SELECT name, COUNT(*) FROM accounts WHERE frozen GROUP BY name ORDER BY 2 DESC LIMIT 3",
+    ] {
+        prepare(&c, "q", sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    // Conditions with parameters that no key or range answers need scans.
+    for sql in [
+        "SELECT id FROM accounts WHERE credit_limit * 2 > $1",
+        "SELECT id FROM accounts WHERE name LIKE $1",
+        "SELECT id FROM accounts WHERE name = $1 OR email = $1",
+        "SELECT id FROM accounts WHERE credit_limit > $1 AND id < $2",
+        "SELECT id FROM accounts a JOIN pairs p ON p.a < a.id WHERE a.name = $1",
+        "SELECT name, COUNT(*) FROM accounts GROUP BY name HAVING COUNT(*) > $1",
+    ] {
+        let err = prepare(&c, "q", sql).unwrap_err();
+        assert!(matches!(err, Error::ScanRequired(_)), "{sql}: {err}");
+    }
+    let mut scans = c.clone();
+    scans.set_allow_scans(true);
+    let (scans, _) = prepare(&scans, "q", "SELECT id FROM accounts WHERE credit_limit * 2 > $1").unwrap();
+    assert_eq!(scans.statement("q").unwrap().cost, aotdb_planner::Cost::Linear);
+    for sql in [
+        "SELECT a.id FROM accounts a RIGHT JOIN pairs p ON p.a = a.id",
+        "SELECT a.id FROM accounts a JOIN accounts b ON a.id = b.id",
+        "SELECT id FROM accounts WHERE id IN (SELECT a FROM pairs)",
     ] {
         let err = prepare(&c, "q", sql).unwrap_err();
         assert!(matches!(err, Error::Unsupported(_)), "{sql}: {err}");
     }
-    let err = prepare(
-        &c,
-        "q",
-        "SELECT id FROM accounts WHERE id = $1 AND name = 5",
-    )
-    .unwrap_err();
+    let err = prepare(&c, "q", "SELECT id FROM accounts WHERE id = $1 AND name = 5").unwrap_err();
     assert!(matches!(err, Error::Type(_)), "{err}");
     let err = prepare(&c, "q", "SELECT $1").unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("could not determine data type of parameter $1"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("could not determine data type of parameter $1"), "{err}");
 }
 
 #[test]

@@ -10,15 +10,8 @@ use crate::error::CommandError;
 pub enum Command {
     Ping(Option<Bytes>),
     Echo(Bytes),
-    Hello {
-        protocol: Option<Bytes>,
-        auth: Option<(Bytes, Bytes)>,
-        setname: Option<Bytes>,
-    },
-    Auth {
-        user: Option<Bytes>,
-        password: Bytes,
-    },
+    Hello { protocol: Option<Bytes>, auth: Option<(Bytes, Bytes)>, setname: Option<Bytes> },
+    Auth { user: Option<Bytes>, password: Bytes },
     Client(ClientCommand),
     Select(Bytes),
     Command(CommandCommand),
@@ -27,23 +20,11 @@ pub enum Command {
     Quit,
     Reset,
     ConfigGet(Vec<Bytes>),
-    Execute {
-        name: Bytes,
-        args: Vec<Bytes>,
-    },
-    Prepare {
-        name: Bytes,
-        sql: Bytes,
-    },
-    Deallocate {
-        name: Bytes,
-    },
-    Define {
-        script: Bytes,
-    },
-    Explain {
-        name: Bytes,
-    },
+    Execute { name: Bytes, args: Vec<Bytes> },
+    Prepare { name: Bytes, sql: Bytes },
+    Deallocate { name: Bytes },
+    Define { script: Bytes },
+    Explain { name: Bytes },
     Multi,
     Exec,
     Discard,
@@ -83,9 +64,7 @@ struct Args {
 
 impl Args {
     fn next(&mut self) -> Result<Bytes, CommandError> {
-        self.rest
-            .next()
-            .ok_or_else(|| CommandError::WrongArity(self.name.clone()))
+        self.rest.next().ok_or_else(|| CommandError::WrongArity(self.name.clone()))
     }
 
     fn optional(&mut self) -> Option<Bytes> {
@@ -131,10 +110,7 @@ impl Command {
             return Err(CommandError::Syntax);
         };
         let name = upper(&first);
-        let mut args = Args {
-            name: name.to_ascii_lowercase(),
-            rest: iter,
-        };
+        let mut args = Args { name: name.to_ascii_lowercase(), rest: iter };
         let command = match name.as_str() {
             "PING" => {
                 let msg = args.optional();
@@ -152,14 +128,8 @@ impl Command {
                 let second = args.optional();
                 args.finish()?;
                 match second {
-                    Some(password) => Command::Auth {
-                        user: Some(first),
-                        password,
-                    },
-                    None => Command::Auth {
-                        user: None,
-                        password: first,
-                    },
+                    Some(password) => Command::Auth { user: Some(first), password },
+                    None => Command::Auth { user: None, password: first },
                 }
             }
             "CLIENT" => Command::Client(parse_client(&mut args)?),
@@ -199,10 +169,7 @@ impl Command {
             }
             "EXECUTE" => {
                 let name = args.next()?;
-                Command::Execute {
-                    name,
-                    args: args.remaining(),
-                }
+                Command::Execute { name, args: args.remaining() }
             }
             "PREPARE" => {
                 let name = args.next()?;
@@ -308,18 +275,13 @@ fn parse_hello(args: &mut Args) -> Result<Command, CommandError> {
             }
         }
     }
-    Ok(Command::Hello {
-        protocol,
-        auth,
-        setname,
-    })
+    Ok(Command::Hello { protocol, auth, setname })
 }
 
 fn parse_client(args: &mut Args) -> Result<ClientCommand, CommandError> {
     let sub = args.next()?;
     let sub_name = upper(&sub);
-    let arity =
-        |name: &str| CommandError::WrongArity(format!("client|{}", name.to_ascii_lowercase()));
+    let arity = |name: &str| CommandError::WrongArity(format!("client|{}", name.to_ascii_lowercase()));
     let cmd = match sub_name.as_str() {
         "SETNAME" => {
             let name = args.next().map_err(|_| arity("setname"))?;
@@ -387,50 +349,27 @@ mod tests {
     use super::*;
 
     fn parse(words: &[&str]) -> Result<Command, CommandError> {
-        Command::parse(
-            words
-                .iter()
-                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
-                .collect(),
-        )
+        Command::parse(words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect())
     }
 
     #[test]
     fn names_are_case_insensitive_and_arity_is_checked() {
         assert_eq!(parse(&["ping"]), Ok(Command::Ping(None)));
-        assert_eq!(
-            parse(&["PING", "a", "b"]),
-            Err(CommandError::WrongArity("ping".into()))
-        );
-        assert!(
-            matches!(parse(&["execute", "q", "1", "2"]), Ok(Command::Execute { args, .. }) if args.len() == 2)
-        );
-        assert_eq!(
-            parse(&["EXPLAIN"]),
-            Err(CommandError::WrongArity("explain".into()))
-        );
+        assert_eq!(parse(&["PING", "a", "b"]), Err(CommandError::WrongArity("ping".into())));
+        assert!(matches!(parse(&["execute", "q", "1", "2"]), Ok(Command::Execute { args, .. }) if args.len() == 2));
+        assert_eq!(parse(&["EXPLAIN"]), Err(CommandError::WrongArity("explain".into())));
     }
 
     #[test]
     fn unknown_commands_use_redis_wording() {
         let err = parse(&["FLY", "me", "to"]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown command 'FLY', with args beginning with: 'me' 'to' "
-        );
+        assert_eq!(err.to_string(), "unknown command 'FLY', with args beginning with: 'me' 'to' ");
     }
 
     #[test]
     fn hello_options() {
         let cmd = parse(&["HELLO", "3", "AUTH", "u", "p", "SETNAME", "n"]).unwrap();
-        let Command::Hello {
-            protocol,
-            auth,
-            setname,
-        } = cmd
-        else {
-            panic!()
-        };
+        let Command::Hello { protocol, auth, setname } = cmd else { panic!() };
         assert_eq!(protocol.as_deref(), Some(&b"3"[..]));
         assert!(auth.is_some() && setname.is_some());
         assert!(parse(&["HELLO", "3", "BOGUS"]).is_err());

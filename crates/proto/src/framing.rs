@@ -42,10 +42,7 @@ impl Default for Limits {
 /// request (empty for a blank line or `*0`, which clients may send and
 /// which get no reply), and an error when the bytes can never be a valid
 /// request.
-pub fn next_request(
-    buf: &mut BytesMut,
-    limits: &Limits,
-) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+pub fn next_request(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
     if buf.is_empty() {
         return Ok(None);
     }
@@ -79,20 +76,12 @@ pub fn next_request(
 
 /// Finds a line ending at or after `from`; the index of its `\r`.
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .map(|p| from + p)
+    buf.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|p| from + p)
 }
 
 /// Reads a `<prefix><integer>\r\n` header at `at`: the integer and the
 /// position after the header, or `None` if it is not all here yet.
-fn read_header(
-    buf: &[u8],
-    at: usize,
-    limits: &Limits,
-    what: &str,
-) -> Result<Option<(i64, usize)>, ProtocolError> {
+fn read_header(buf: &[u8], at: usize, limits: &Limits, what: &str) -> Result<Option<(i64, usize)>, ProtocolError> {
     let Some(end) = find_crlf(buf, at + 1) else {
         if buf.len() - at > limits.max_inline_len.min(32) + 2 {
             return Err(ProtocolError(format!("invalid {what} length")));
@@ -121,10 +110,7 @@ fn multibulk_extent(buf: &[u8], limits: &Limits) -> Result<Option<usize>, Protoc
             return Ok(None);
         };
         if kind != b'$' {
-            return Err(ProtocolError(format!(
-                "expected '$', got '{}'",
-                kind.escape_ascii()
-            )));
+            return Err(ProtocolError(format!("expected '$', got '{}'", kind.escape_ascii())));
         }
         let Some((len, data)) = read_header(buf, pos, limits, "bulk")? else {
             return Ok(None);
@@ -191,11 +177,7 @@ mod tests {
         for cut in 1..20 {
             let full = b"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n";
             let mut buf = BytesMut::from(&full[..cut.min(full.len() - 1)]);
-            assert_eq!(
-                next_request(&mut buf, &Limits::default()),
-                Ok(None),
-                "cut {cut}"
-            );
+            assert_eq!(next_request(&mut buf, &Limits::default()), Ok(None), "cut {cut}");
         }
     }
 

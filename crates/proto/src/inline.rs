@@ -109,10 +109,7 @@ mod tests {
     fn quoting_rules() {
         let args = split_inline(br#"EXECUTE q "a b" 'it\'s' "\x41\n" plain"#).unwrap();
         let args: Vec<&[u8]> = args.iter().map(|b| b.as_ref()).collect();
-        assert_eq!(
-            args,
-            vec![&b"EXECUTE"[..], b"q", b"a b", b"it's", b"A\n", b"plain"]
-        );
+        assert_eq!(args, vec![&b"EXECUTE"[..], b"q", b"a b", b"it's", b"A\n", b"plain"]);
         assert!(split_inline(b"ECHO \"open").is_err());
         assert!(split_inline(b"ECHO \"a\"b").is_err());
     }

@@ -99,12 +99,7 @@ fn to_resp2(reply: &Reply) -> Frame2 {
         Reply::Bulk(b) => Frame2::BulkString(b.clone()),
         Reply::Null | Reply::NullArray => Frame2::Null,
         Reply::Array(items) => Frame2::Array(items.iter().map(to_resp2).collect()),
-        Reply::Map(pairs) => Frame2::Array(
-            pairs
-                .iter()
-                .flat_map(|(k, v)| [to_resp2(k), to_resp2(v)])
-                .collect(),
-        ),
+        Reply::Map(pairs) => Frame2::Array(pairs.iter().flat_map(|(k, v)| [to_resp2(k), to_resp2(v)]).collect()),
         Reply::Bool(b) => Frame2::Integer(*b as i64),
         Reply::Double(x) => Frame2::BulkString(Bytes::from(format_double(*x))),
         Reply::Text(s) => Frame2::BulkString(Bytes::copy_from_slice(s.as_bytes())),
@@ -113,49 +108,22 @@ fn to_resp2(reply: &Reply) -> Frame2 {
 
 fn to_resp3(reply: &Reply) -> Frame3 {
     match reply {
-        Reply::Simple(s) => Frame3::SimpleString {
-            data: Bytes::from_static(s.as_bytes()),
-            attributes: None,
-        },
-        Reply::SimpleOwned(s) => Frame3::SimpleString {
-            data: Bytes::from(one_line(s)),
-            attributes: None,
-        },
-        Reply::Error(e) => Frame3::SimpleError {
-            data: one_line(e).into(),
-            attributes: None,
-        },
-        Reply::Int(i) => Frame3::Number {
-            data: *i,
-            attributes: None,
-        },
-        Reply::Bulk(b) => Frame3::BlobString {
-            data: b.clone(),
-            attributes: None,
-        },
+        Reply::Simple(s) => Frame3::SimpleString { data: Bytes::from_static(s.as_bytes()), attributes: None },
+        Reply::SimpleOwned(s) => Frame3::SimpleString { data: Bytes::from(one_line(s)), attributes: None },
+        Reply::Error(e) => Frame3::SimpleError { data: one_line(e).into(), attributes: None },
+        Reply::Int(i) => Frame3::Number { data: *i, attributes: None },
+        Reply::Bulk(b) => Frame3::BlobString { data: b.clone(), attributes: None },
         Reply::Null | Reply::NullArray => Frame3::Null,
-        Reply::Array(items) => Frame3::Array {
-            data: items.iter().map(to_resp3).collect(),
-            attributes: None,
-        },
+        Reply::Array(items) => Frame3::Array { data: items.iter().map(to_resp3).collect(), attributes: None },
         Reply::Map(pairs) => {
             let mut map = FrameMap::with_capacity(pairs.len());
             for (k, v) in pairs {
                 map.insert(to_resp3(k), to_resp3(v));
             }
-            Frame3::Map {
-                data: map,
-                attributes: None,
-            }
+            Frame3::Map { data: map, attributes: None }
         }
-        Reply::Bool(b) => Frame3::Boolean {
-            data: *b,
-            attributes: None,
-        },
-        Reply::Double(x) => Frame3::Double {
-            data: *x,
-            attributes: None,
-        },
+        Reply::Bool(b) => Frame3::Boolean { data: *b, attributes: None },
+        Reply::Double(x) => Frame3::Double { data: *x, attributes: None },
         Reply::Text(s) => Frame3::VerbatimString {
             data: Bytes::copy_from_slice(s.as_bytes()),
             format: VerbatimStringFormat::Text,
@@ -176,20 +144,9 @@ mod tests {
 
     #[test]
     fn resp2_maps_resp3_types_like_redis() {
-        let r = Reply::Array(vec![
-            Reply::Int(1),
-            Reply::Null,
-            Reply::Bool(true),
-            Reply::Double(0.1),
-        ]);
-        assert_eq!(
-            bytes(&r, Protocol::Resp2),
-            "*4\r\n:1\r\n$-1\r\n:1\r\n$3\r\n0.1\r\n"
-        );
-        assert_eq!(
-            bytes(&r, Protocol::Resp3),
-            "*4\r\n:1\r\n_\r\n#t\r\n,0.1\r\n"
-        );
+        let r = Reply::Array(vec![Reply::Int(1), Reply::Null, Reply::Bool(true), Reply::Double(0.1)]);
+        assert_eq!(bytes(&r, Protocol::Resp2), "*4\r\n:1\r\n$-1\r\n:1\r\n$3\r\n0.1\r\n");
+        assert_eq!(bytes(&r, Protocol::Resp3), "*4\r\n:1\r\n_\r\n#t\r\n,0.1\r\n");
         let m = Reply::Map(vec![(Reply::bulk_str("a"), Reply::Int(2))]);
         assert_eq!(bytes(&m, Protocol::Resp2), "*2\r\n$1\r\na\r\n:2\r\n");
         assert_eq!(bytes(&m, Protocol::Resp3), "%1\r\n$1\r\na\r\n:2\r\n");

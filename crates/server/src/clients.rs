@@ -52,10 +52,7 @@ pub struct Clients {
 
 impl Clients {
     pub fn new() -> Clients {
-        Clients {
-            next_id: AtomicU64::new(1),
-            entries: Mutex::new(BTreeMap::new()),
-        }
+        Clients { next_id: AtomicU64::new(1), entries: Mutex::new(BTreeMap::new()) }
     }
 
     /// Registers a client; fails (returning `None`) past `max`.

@@ -26,15 +26,7 @@ const fn spec(
     complexity: &'static str,
     args: &'static [(&'static str, &'static str, bool, bool)],
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        group,
-        summary,
-        complexity,
-        args,
-    }
+    CommandSpec { name, arity, flags, group, summary, complexity, args }
 }
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -45,10 +37,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "aotdb",
         "Runs a registered statement with the given arguments; \\N is NULL.",
         "The statement's cost class (see EXPLAIN).",
-        &[
-            ("statement", "string", false, false),
-            ("arg", "string", true, true),
-        ],
+        &[("statement", "string", false, false), ("arg", "string", true, true)],
     ),
     spec(
         "prepare",
@@ -57,10 +46,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "aotdb",
         "Registers a statement under a name, building the structures it needs.",
         "O(n) to build structures from existing rows.",
-        &[
-            ("name", "string", false, false),
-            ("sql", "string", false, false),
-        ],
+        &[("name", "string", false, false), ("sql", "string", false, false)],
     ),
     spec(
         "deallocate",
@@ -89,15 +75,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(1)",
         &[("statement", "string", false, false)],
     ),
-    spec(
-        "multi",
-        1,
-        &["fast"],
-        "transactions",
-        "Starts a transaction: EXECUTEs are queued until EXEC.",
-        "O(1)",
-        &[],
-    ),
+    spec("multi", 1, &["fast"], "transactions", "Starts a transaction: EXECUTEs are queued until EXEC.", "O(1)", &[]),
     spec(
         "exec",
         1,
@@ -107,15 +85,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "The sum of the queued statements' costs.",
         &[],
     ),
-    spec(
-        "discard",
-        1,
-        &["fast"],
-        "transactions",
-        "Drops the queued EXECUTEs.",
-        "O(1)",
-        &[],
-    ),
+    spec("discard", 1, &["fast"], "transactions", "Drops the queued EXECUTEs.", "O(1)", &[]),
     spec(
         "watch",
         -2,
@@ -168,10 +138,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "connection",
         "Authenticates the connection.",
         "O(1)",
-        &[
-            ("username", "string", true, false),
-            ("password", "string", false, false),
-        ],
+        &[("username", "string", true, false), ("password", "string", false, false)],
     ),
     spec(
         "client",
@@ -191,15 +158,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(1)",
         &[("index", "integer", false, false)],
     ),
-    spec(
-        "quit",
-        -1,
-        &["fast"],
-        "connection",
-        "Closes the connection.",
-        "O(1)",
-        &[],
-    ),
+    spec("quit", -1, &["fast"], "connection", "Closes the connection.", "O(1)", &[]),
     spec(
         "reset",
         1,
@@ -227,15 +186,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(tables)",
         &[("section", "string", true, true)],
     ),
-    spec(
-        "dbsize",
-        1,
-        &["readonly", "fast"],
-        "server",
-        "Total rows in all tables.",
-        "O(tables)",
-        &[],
-    ),
+    spec("dbsize", 1, &["readonly", "fast"], "server", "Total rows in all tables.", "O(tables)", &[]),
     spec(
         "config",
         -2,
@@ -245,33 +196,9 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(parameters)",
         &[("subcommand", "string", false, false)],
     ),
-    spec(
-        "save",
-        1,
-        &[],
-        "server",
-        "Writes a snapshot (not supported yet).",
-        "O(n)",
-        &[],
-    ),
-    spec(
-        "bgsave",
-        -1,
-        &[],
-        "server",
-        "Writes a snapshot in the background (not supported yet).",
-        "O(n)",
-        &[],
-    ),
-    spec(
-        "shutdown",
-        -1,
-        &[],
-        "server",
-        "Stops the server.",
-        "O(1)",
-        &[("option", "string", true, false)],
-    ),
+    spec("save", 1, &[], "server", "Writes a snapshot (not supported yet).", "O(n)", &[]),
+    spec("bgsave", -1, &[], "server", "Writes a snapshot in the background (not supported yet).", "O(n)", &[]),
+    spec("shutdown", -1, &[], "server", "Stops the server.", "O(1)", &[("option", "string", true, false)]),
 ];
 
 pub fn find(name: &[u8]) -> Option<&'static CommandSpec> {
@@ -284,12 +211,7 @@ pub fn info_reply(c: &CommandSpec) -> Reply {
     Reply::Array(vec![
         Reply::bulk_str(c.name),
         Reply::Int(c.arity),
-        Reply::Array(
-            c.flags
-                .iter()
-                .map(|f| Reply::SimpleOwned((*f).to_string()))
-                .collect(),
-        ),
+        Reply::Array(c.flags.iter().map(|f| Reply::SimpleOwned((*f).to_string())).collect()),
         Reply::Int(0),
         Reply::Int(0),
         Reply::Int(0),

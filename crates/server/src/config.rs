@@ -53,6 +53,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AOTDB_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Register statements that can only be answered by scanning a table
+    /// (EXPLAIN shows them as O(n)) instead of refusing them.
+    #[arg(long, env = "AOTDB_ALLOW_SCANS")]
+    pub allow_scans: bool,
+
     /// Log filter: error, warn, info, debug, trace, or a tracing
     /// directive such as `aotdb=debug`.
     #[arg(long, env = "AOTDB_LOG_LEVEL", default_value = "info")]

@@ -22,17 +22,8 @@ use crate::session::Session;
 
 /// A reply slot, in request order.
 enum Slot {
-    Ready {
-        reply: Reply,
-        protocol: Protocol,
-        command: &'static str,
-    },
-    Pending {
-        index: usize,
-        render: Render,
-        protocol: Protocol,
-        command: &'static str,
-    },
+    Ready { reply: Reply, protocol: Protocol, command: &'static str },
+    Pending { index: usize, render: Render, protocol: Protocol, command: &'static str },
 }
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -82,12 +73,7 @@ pub async fn serve(
 
 /// Answers every complete request in `input`; returns whether the
 /// connection should close afterwards.
-async fn handle_input(
-    input: &mut BytesMut,
-    output: &mut BytesMut,
-    session: &mut Session,
-    shared: &Shared,
-) -> bool {
+async fn handle_input(input: &mut BytesMut, output: &mut BytesMut, session: &mut Session, shared: &Shared) -> bool {
     let mut slots: Vec<Slot> = Vec::new();
     let mut requests: Vec<Request> = Vec::new();
     let mut close = false;
@@ -98,10 +84,7 @@ async fn handle_input(
             Ok(Some(args)) => args,
             Ok(None) => break,
             Err(e) => {
-                shared
-                    .stats
-                    .protocol_errors
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared.stats.protocol_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 protocol_error = Some(Reply::error("ERR", e));
                 break;
             }
@@ -125,26 +108,13 @@ async fn handle_input(
         };
         let name = command.stat_name();
         match dispatch(command, session, shared) {
-            Action::Reply(reply) => slots.push(Slot::Ready {
-                reply,
-                protocol: session.protocol,
-                command: name,
-            }),
+            Action::Reply(reply) => slots.push(Slot::Ready { reply, protocol: session.protocol, command: name }),
             Action::Execute(request, render) => {
-                slots.push(Slot::Pending {
-                    index: requests.len(),
-                    render,
-                    protocol: session.protocol,
-                    command: name,
-                });
+                slots.push(Slot::Pending { index: requests.len(), render, protocol: session.protocol, command: name });
                 requests.push(request);
             }
             Action::ReplyAndClose(reply) => {
-                slots.push(Slot::Ready {
-                    reply,
-                    protocol: session.protocol,
-                    command: name,
-                });
+                slots.push(Slot::Ready { reply, protocol: session.protocol, command: name });
                 close = true;
                 break;
             }
@@ -160,28 +130,13 @@ async fn handle_input(
     let mut outcomes: Vec<Option<Outcome>> = if requests.is_empty() {
         Vec::new()
     } else {
-        shared
-            .executor
-            .run(requests)
-            .await
-            .into_iter()
-            .map(Some)
-            .collect()
+        shared.executor.run(requests).await.into_iter().map(Some).collect()
     };
     let mut last_command = None;
     for slot in slots {
         let (reply, protocol, command) = match slot {
-            Slot::Ready {
-                reply,
-                protocol,
-                command,
-            } => (reply, protocol, command),
-            Slot::Pending {
-                index,
-                render,
-                protocol,
-                command,
-            } => {
+            Slot::Ready { reply, protocol, command } => (reply, protocol, command),
+            Slot::Pending { index, render, protocol, command } => {
                 let outcome = outcomes.get_mut(index).and_then(Option::take);
                 (render_outcome(outcome, render, shared), protocol, command)
             }
@@ -219,9 +174,7 @@ fn render_outcome(outcome: Option<Outcome>, render: Render, shared: &Shared) -> 
     match outcome {
         Err(e) => exec_error_reply(&e),
         Ok(Response::Statement(o)) => outcome_reply(&o),
-        Ok(Response::Transaction(results)) => {
-            Reply::Array(results.iter().map(outcome_reply).collect())
-        }
+        Ok(Response::Transaction(results)) => Reply::Array(results.iter().map(outcome_reply).collect()),
         Ok(Response::Ok) => Reply::ok(),
         Ok(Response::Explain(e)) => explain_reply(&e),
         Ok(Response::DbSize(n)) => Reply::Int(n as i64),

@@ -15,11 +15,7 @@ pub enum ExecError {
     NoStatement(String),
     /// A statement inside MULTI/EXEC failed; the whole block was undone.
     #[error("command {position} of the transaction (EXECUTE {name}) failed, nothing was applied: {cause}")]
-    Transaction {
-        position: usize,
-        name: String,
-        cause: Box<ExecError>,
-    },
+    Transaction { position: usize, name: String, cause: Box<ExecError> },
     #[error("{0}")]
     Internal(String),
     #[error("the server is shutting down")]
@@ -56,10 +52,7 @@ fn plan_code(e: &PlanError) -> &'static str {
 }
 
 pub fn exec_error_reply(e: &ExecError) -> Reply {
-    if matches!(
-        e,
-        ExecError::Internal(_) | ExecError::Storage(StorageError::Internal(_))
-    ) {
+    if matches!(e, ExecError::Internal(_) | ExecError::Storage(StorageError::Internal(_))) {
         tracing::error!(error = %e, "internal error answered to a client");
     }
     Reply::error(e.code(), e)

@@ -9,9 +9,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 
-use aotdb_planner::{
-    self as planner, real_for_output, Catalog, DataType, Explain, Statement, Value,
-};
+use aotdb_planner::{self as planner, real_for_output, Catalog, DataType, Explain, Statement, Value};
 use aotdb_storage::{Database, Outcome as RowsOrCount, TableStats, UndoLog};
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -91,8 +89,7 @@ impl ExecutorHandle {
         if self.tx.send(Batch { requests, reply }).is_err() {
             return (0..n).map(|_| Err(ExecError::ShuttingDown)).collect();
         }
-        rx.await
-            .unwrap_or_else(|_| (0..n).map(|_| Err(ExecError::ShuttingDown)).collect())
+        rx.await.unwrap_or_else(|_| (0..n).map(|_| Err(ExecError::ShuttingDown)).collect())
     }
 }
 
@@ -110,22 +107,15 @@ pub struct Executor {
 const MAX_BATCHES_PER_WAKE: usize = 256;
 
 impl Executor {
-    pub fn new(catalog: Catalog, db: Database) -> Executor {
-        Executor {
-            catalog,
-            db,
-            undo: UndoLog::new(),
-            executed: 0,
-            rolled_back: 0,
-        }
+    pub fn new(mut catalog: Catalog, db: Database, allow_scans: bool) -> Executor {
+        catalog.set_allow_scans(allow_scans);
+        Executor { catalog, db, undo: UndoLog::new(), executed: 0, rolled_back: 0 }
     }
 
     /// Starts the executor thread. It ends when every handle is dropped.
     pub fn spawn(self) -> std::io::Result<(ExecutorHandle, thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel::<Batch>();
-        let join = thread::Builder::new()
-            .name("aotdb-executor".into())
-            .spawn(move || self.run(rx))?;
+        let join = thread::Builder::new().name("aotdb-executor".into()).spawn(move || self.run(rx))?;
         Ok((ExecutorHandle { tx }, join))
     }
 
@@ -140,11 +130,7 @@ impl Executor {
                 }
             }
             for batch in pending.drain(..) {
-                let outcomes: Vec<Outcome> = batch
-                    .requests
-                    .into_iter()
-                    .map(|r| self.handle_guarded(r))
-                    .collect();
+                let outcomes: Vec<Outcome> = batch.requests.into_iter().map(|r| self.handle_guarded(r)).collect();
                 // The connection may have gone away; its replies are moot.
                 let _ = batch.reply.send(outcomes);
             }
@@ -165,9 +151,7 @@ impl Executor {
                     .unwrap_or_else(|| "unknown panic".into());
                 tracing::error!(panic = %what, "bug: a request panicked in the executor; its changes were rolled back");
                 self.abort();
-                Err(ExecError::Internal(format!(
-                    "request failed on an internal error: {what}"
-                )))
+                Err(ExecError::Internal(format!("request failed on an internal error: {what}")))
             }
         }
     }
@@ -193,7 +177,7 @@ impl Executor {
                 let name = utf8(&name, "statement name")?;
                 let sql = utf8(&sql, "SQL")?;
                 let (next, changes) = planner::prepare(&self.catalog, name, sql)?;
-                self.db.apply_changes(&changes);
+                self.db.apply_changes(&changes)?;
                 self.catalog = next;
                 Ok(Response::Ok)
             }
@@ -201,7 +185,7 @@ impl Executor {
                 let name = utf8(&name, "statement name")?;
                 let resolved = self.statement(name.as_bytes())?.name.clone();
                 let (next, changes) = planner::deallocate(&self.catalog, &resolved)?;
-                self.db.apply_changes(&changes);
+                self.db.apply_changes(&changes)?;
                 self.catalog = next;
                 Ok(Response::Ok)
             }
@@ -227,18 +211,14 @@ impl Executor {
     /// Applies a schema script (the schema file at start, or DEFINE).
     pub fn define(&mut self, script: &str) -> Result<(), ExecError> {
         let (next, changes) = planner::apply_script(&self.catalog, script)?;
-        self.db.apply_changes(&changes);
+        self.db.apply_changes(&changes)?;
         self.catalog = next;
         Ok(())
     }
 
     fn statement(&self, name: &[u8]) -> Result<Arc<Statement>, ExecError> {
-        let text = std::str::from_utf8(name).map_err(|_| {
-            ExecError::NoStatement(format!(
-                "no statement named \"{}\"",
-                String::from_utf8_lossy(name)
-            ))
-        })?;
+        let text = std::str::from_utf8(name)
+            .map_err(|_| ExecError::NoStatement(format!("no statement named \"{}\"", String::from_utf8_lossy(name))))?;
         if let Some(s) = self.catalog.statement(text) {
             return Ok(s.clone());
         }
@@ -263,9 +243,7 @@ impl Executor {
     fn transaction(&mut self, items: Vec<QueuedExecute>) -> Outcome {
         let mut results = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let step = self
-                .statement(&item.name)
-                .and_then(|stmt| self.execute_one(&stmt, &item.args));
+            let step = self.statement(&item.name).and_then(|stmt| self.execute_one(&stmt, &item.args));
             match step {
                 Ok(o) => results.push(o),
                 Err(cause) => {
@@ -299,13 +277,8 @@ impl Executor {
 /// REAL columns are computed in `f32` but held as `f64`; show them as
 /// PostgreSQL shows a real.
 fn present_reals(stmt: &Statement, outcome: RowsOrCount) -> RowsOrCount {
-    let reals: Vec<usize> = stmt
-        .columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.ty == DataType::Real)
-        .map(|(i, _)| i)
-        .collect();
+    let reals: Vec<usize> =
+        stmt.columns.iter().enumerate().filter(|(_, c)| c.ty == DataType::Real).map(|(i, _)| i).collect();
     match outcome {
         RowsOrCount::Rows(mut rows) if !reals.is_empty() => {
             for row in &mut rows {
@@ -322,6 +295,5 @@ fn present_reals(stmt: &Statement, outcome: RowsOrCount) -> RowsOrCount {
 }
 
 fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, ExecError> {
-    std::str::from_utf8(b)
-        .map_err(|_| ExecError::Plan(planner::Error::Syntax(format!("{what} is not valid UTF-8"))))
+    std::str::from_utf8(b).map_err(|_| ExecError::Plan(planner::Error::Syntax(format!("{what} is not valid UTF-8"))))
 }

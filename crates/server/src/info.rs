@@ -8,35 +8,16 @@ use crate::alloc;
 use crate::executor::ExecutorInfo;
 use crate::server::Shared;
 
-const SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "commandstats",
-    "tables",
-];
+const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "commandstats", "tables"];
 
 /// Which sections a request asks for (none, `default`, `all` or
 /// `everything` mean all of them).
 pub fn wanted_sections(args: &[bytes::Bytes]) -> Vec<&'static str> {
-    let asked: Vec<String> = args
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .collect();
-    if asked.is_empty()
-        || asked
-            .iter()
-            .any(|a| a == "all" || a == "everything" || a == "default")
-    {
+    let asked: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    if asked.is_empty() || asked.iter().any(|a| a == "all" || a == "everything" || a == "default") {
         return SECTIONS.to_vec();
     }
-    SECTIONS
-        .iter()
-        .copied()
-        .filter(|s| asked.iter().any(|a| a == s))
-        .collect()
+    SECTIONS.iter().copied().filter(|s| asked.iter().any(|a| a == s)).collect()
 }
 
 fn human(bytes: usize) -> String {
@@ -64,12 +45,7 @@ pub fn render(shared: &Shared, executor: &ExecutorInfo, sections: &[&str]) -> St
     out
 }
 
-fn render_section(
-    out: &mut String,
-    section: &str,
-    shared: &Shared,
-    executor: &ExecutorInfo,
-) -> std::fmt::Result {
+fn render_section(out: &mut String, section: &str, shared: &Shared, executor: &ExecutorInfo) -> std::fmt::Result {
     match section {
         "server" => {
             write!(out, "# Server\r\n")?;
@@ -78,12 +54,7 @@ fn render_section(
             write!(out, "redis_version:7.2.0\r\n")?;
             write!(out, "aotdb_version:{}\r\n", env!("CARGO_PKG_VERSION"))?;
             write!(out, "redis_mode:standalone\r\n")?;
-            write!(
-                out,
-                "os:{} {}\r\n",
-                std::env::consts::OS,
-                std::env::consts::ARCH
-            )?;
+            write!(out, "os:{} {}\r\n", std::env::consts::OS, std::env::consts::ARCH)?;
             write!(out, "process_id:{}\r\n", std::process::id())?;
             write!(out, "tcp_port:{}\r\n", shared.local_addr.port())?;
             let uptime = shared.started.elapsed().as_secs();
@@ -92,16 +63,9 @@ fn render_section(
             write!(
                 out,
                 "executable:{}\r\n",
-                std::env::current_exe()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
+                std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default()
             )?;
-            let schema = shared
-                .config
-                .schema
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
+            let schema = shared.config.schema.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
             write!(out, "schema_file:{schema}\r\n")?;
         }
         "clients" => {
@@ -129,26 +93,10 @@ fn render_section(
         "stats" => {
             write!(out, "# Stats\r\n")?;
             let s = &shared.stats;
-            write!(
-                out,
-                "total_connections_received:{}\r\n",
-                s.connections_received.load(Ordering::Relaxed)
-            )?;
-            write!(
-                out,
-                "rejected_connections:{}\r\n",
-                s.connections_rejected.load(Ordering::Relaxed)
-            )?;
-            write!(
-                out,
-                "total_commands_processed:{}\r\n",
-                s.commands_processed.load(Ordering::Relaxed)
-            )?;
-            write!(
-                out,
-                "total_protocol_errors:{}\r\n",
-                s.protocol_errors.load(Ordering::Relaxed)
-            )?;
+            write!(out, "total_connections_received:{}\r\n", s.connections_received.load(Ordering::Relaxed))?;
+            write!(out, "rejected_connections:{}\r\n", s.connections_rejected.load(Ordering::Relaxed))?;
+            write!(out, "total_commands_processed:{}\r\n", s.commands_processed.load(Ordering::Relaxed))?;
+            write!(out, "total_protocol_errors:{}\r\n", s.protocol_errors.load(Ordering::Relaxed))?;
             write!(out, "statements_registered:{}\r\n", executor.statements)?;
             write!(out, "statements_executed:{}\r\n", executor.executed)?;
             write!(out, "rollbacks:{}\r\n", executor.rolled_back)?;
@@ -156,20 +104,13 @@ fn render_section(
         "commandstats" => {
             write!(out, "# Commandstats\r\n")?;
             for (name, calls, failed) in shared.stats.command_counts() {
-                write!(
-                    out,
-                    "cmdstat_{name}:calls={calls},failed_calls={failed}\r\n"
-                )?;
+                write!(out, "cmdstat_{name}:calls={calls},failed_calls={failed}\r\n")?;
             }
         }
         "tables" => {
             write!(out, "# Tables\r\n")?;
             for t in &executor.tables {
-                write!(
-                    out,
-                    "table_{}:rows={},bytes_estimate={}\r\n",
-                    t.name, t.rows, t.approximate_bytes
-                )?;
+                write!(out, "table_{}:rows={},bytes_estimate={}\r\n", t.name, t.rows, t.approximate_bytes)?;
             }
         }
         _ => {}

@@ -116,10 +116,7 @@ fn in_multi(command: Command, session: &mut Session) -> Action {
         Command::Exec => {
             let queue = session.multi.take().unwrap_or_default();
             if std::mem::take(&mut session.multi_failed) {
-                return Action::Reply(Reply::error(
-                    "EXECABORT",
-                    "Transaction discarded because of previous errors.",
-                ));
+                return Action::Reply(Reply::error("EXECABORT", "Transaction discarded because of previous errors."));
             }
             if queue.is_empty() {
                 return Action::Reply(Reply::Array(Vec::new()));
@@ -152,10 +149,7 @@ fn hello(
 ) -> Reply {
     let new_protocol = match protocol {
         None => session.protocol,
-        Some(p) => match std::str::from_utf8(&p)
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
-        {
+        Some(p) => match std::str::from_utf8(&p).ok().and_then(|s| s.parse::<i64>().ok()) {
             Some(2) => Protocol::Resp2,
             Some(3) => Protocol::Resp3,
             Some(_) => return Reply::error("NOPROTO", "unsupported protocol version"),
@@ -164,10 +158,7 @@ fn hello(
     };
     if let Some((user, _)) = &auth {
         if user.as_ref() != b"default" {
-            return Reply::error(
-                "WRONGPASS",
-                "invalid username-password pair or user is disabled.",
-            );
+            return Reply::error("WRONGPASS", "invalid username-password pair or user is disabled.");
         }
     }
     if let Some(name) = &setname {
@@ -176,18 +167,11 @@ fn hello(
         }
     }
     session.protocol = new_protocol;
-    let resp = if new_protocol == Protocol::Resp3 {
-        3
-    } else {
-        2
-    };
+    let resp = if new_protocol == Protocol::Resp3 { 3 } else { 2 };
     shared.clients.update(session.id, |e| e.resp = resp);
     Reply::Map(vec![
         (Reply::bulk_str("server"), Reply::bulk_str("aotdb")),
-        (
-            Reply::bulk_str("version"),
-            Reply::bulk_str(env!("CARGO_PKG_VERSION")),
-        ),
+        (Reply::bulk_str("version"), Reply::bulk_str(env!("CARGO_PKG_VERSION"))),
         (Reply::bulk_str("proto"), Reply::Int(resp as i64)),
         (Reply::bulk_str("id"), Reply::Int(session.id as i64)),
         (Reply::bulk_str("mode"), Reply::bulk_str("standalone")),
@@ -198,9 +182,7 @@ fn hello(
 
 fn set_name(session: &mut Session, shared: &Shared, name: &[u8]) -> Result<(), Reply> {
     if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-        return Err(err(
-            "Client names cannot contain spaces, newlines or special characters.",
-        ));
+        return Err(err("Client names cannot contain spaces, newlines or special characters."));
     }
     let name = String::from_utf8_lossy(name).into_owned();
     session.name = (!name.is_empty()).then(|| name.clone());
@@ -224,34 +206,18 @@ fn client(c: ClientCommand, session: &mut Session, shared: &Shared) -> Reply {
             None => Reply::Null,
         },
         ClientCommand::List => {
-            let text: String = shared
-                .clients
-                .list()
-                .iter()
-                .map(|e| format!("{}\n", e.describe()))
-                .collect();
+            let text: String = shared.clients.list().iter().map(|e| format!("{}\n", e.describe())).collect();
             Reply::Text(text)
         }
         ClientCommand::SetInfo { attribute, value } => {
             let value_text = String::from_utf8_lossy(&value).into_owned();
             if value.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-                return err(
-                    "lib-name and lib-ver cannot contain spaces, newlines or special characters.",
-                );
+                return err("lib-name and lib-ver cannot contain spaces, newlines or special characters.");
             }
             match attribute.to_ascii_lowercase().as_slice() {
-                b"lib-name" => shared
-                    .clients
-                    .update(session.id, |e| e.lib_name = value_text),
-                b"lib-ver" => shared
-                    .clients
-                    .update(session.id, |e| e.lib_ver = value_text),
-                _ => {
-                    return err(format!(
-                        "Unrecognized option '{}'",
-                        String::from_utf8_lossy(&attribute)
-                    ))
-                }
+                b"lib-name" => shared.clients.update(session.id, |e| e.lib_name = value_text),
+                b"lib-ver" => shared.clients.update(session.id, |e| e.lib_ver = value_text),
+                _ => return err(format!("Unrecognized option '{}'", String::from_utf8_lossy(&attribute))),
             }
             Reply::ok()
         }
@@ -274,13 +240,9 @@ fn client(c: ClientCommand, session: &mut Session, shared: &Shared) -> Reply {
 
 fn command_command(c: CommandCommand) -> Reply {
     match c {
-        CommandCommand::All => {
-            Reply::Array(COMMANDS.iter().map(command_table::info_reply).collect())
-        }
+        CommandCommand::All => Reply::Array(COMMANDS.iter().map(command_table::info_reply).collect()),
         CommandCommand::Count => Reply::Int(COMMANDS.len() as i64),
-        CommandCommand::List => {
-            Reply::Array(COMMANDS.iter().map(|c| Reply::bulk_str(c.name)).collect())
-        }
+        CommandCommand::List => Reply::Array(COMMANDS.iter().map(|c| Reply::bulk_str(c.name)).collect()),
         CommandCommand::Info(names) => {
             if names.is_empty() {
                 return Reply::Array(COMMANDS.iter().map(command_table::info_reply).collect());
@@ -288,11 +250,7 @@ fn command_command(c: CommandCommand) -> Reply {
             Reply::Array(
                 names
                     .iter()
-                    .map(|n| {
-                        command_table::find(n)
-                            .map(command_table::info_reply)
-                            .unwrap_or(Reply::Null)
-                    })
+                    .map(|n| command_table::find(n).map(command_table::info_reply).unwrap_or(Reply::Null))
                     .collect(),
             )
         }
@@ -300,26 +258,15 @@ fn command_command(c: CommandCommand) -> Reply {
             let selected: Vec<_> = if names.is_empty() {
                 COMMANDS.iter().collect()
             } else {
-                names
-                    .iter()
-                    .filter_map(|n| command_table::find(n))
-                    .collect()
+                names.iter().filter_map(|n| command_table::find(n)).collect()
             };
-            Reply::Map(
-                selected
-                    .into_iter()
-                    .map(|c| (Reply::bulk_str(c.name), command_table::docs_reply(c)))
-                    .collect(),
-            )
+            Reply::Map(selected.into_iter().map(|c| (Reply::bulk_str(c.name), command_table::docs_reply(c))).collect())
         }
         CommandCommand::Help => Reply::Array(
-            [
-                "COMMAND [COUNT|DOCS|INFO|LIST] ...",
-                "Describes aotdb's commands.",
-            ]
-            .iter()
-            .map(|s| Reply::SimpleOwned((*s).to_string()))
-            .collect(),
+            ["COMMAND [COUNT|DOCS|INFO|LIST] ...", "Describes aotdb's commands."]
+                .iter()
+                .map(|s| Reply::SimpleOwned((*s).to_string()))
+                .collect(),
         ),
     }
 }
@@ -336,20 +283,11 @@ fn config_get(patterns: &[Bytes], shared: &Shared) -> Reply {
         ("databases", "1".into()),
         ("save", String::new()),
         ("appendonly", "no".into()),
-        (
-            "dir",
-            c.data_dir
-                .as_ref()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default(),
-        ),
+        ("dir", c.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()),
     ];
     let mut pairs = Vec::new();
     for (name, value) in &settings {
-        if patterns
-            .iter()
-            .any(|p| glob_match(&p.to_ascii_lowercase(), name.as_bytes()))
-        {
+        if patterns.iter().any(|p| glob_match(&p.to_ascii_lowercase(), name.as_bytes())) {
             pairs.push((Reply::bulk_str(name), Reply::bulk_str(value)));
         }
     }

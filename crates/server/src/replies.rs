@@ -21,11 +21,9 @@ pub fn value_reply(v: &Value) -> Reply {
 pub fn outcome_reply(o: &Outcome) -> Reply {
     match o {
         Outcome::Count(n) => Reply::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
-        Outcome::Rows(rows) => Reply::Array(
-            rows.iter()
-                .map(|r| Reply::Array(r.iter().map(value_reply).collect()))
-                .collect(),
-        ),
+        Outcome::Rows(rows) => {
+            Reply::Array(rows.iter().map(|r| Reply::Array(r.iter().map(value_reply).collect())).collect())
+        }
     }
 }
 
@@ -36,10 +34,7 @@ fn strings(items: &[String]) -> Reply {
 /// EXPLAIN as a map (RESP3) or the same pairs flattened (RESP2).
 pub fn explain_reply(e: &Explain) -> Reply {
     let columns = Reply::Array(
-        e.columns
-            .iter()
-            .map(|(n, t)| Reply::Array(vec![Reply::bulk_str(n), Reply::bulk_str(t)]))
-            .collect(),
+        e.columns.iter().map(|(n, t)| Reply::Array(vec![Reply::bulk_str(n), Reply::bulk_str(t)])).collect(),
     );
     Reply::Map(vec![
         (Reply::bulk_str("name"), Reply::bulk_str(&e.name)),
@@ -47,10 +42,7 @@ pub fn explain_reply(e: &Explain) -> Reply {
         (Reply::bulk_str("sql"), Reply::bulk_str(&e.sql)),
         (Reply::bulk_str("parameters"), strings(&e.parameters)),
         (Reply::bulk_str("columns"), columns),
-        (
-            Reply::bulk_str("cost"),
-            Reply::bulk_str(&e.cost.to_string()),
-        ),
+        (Reply::bulk_str("cost"), Reply::bulk_str(&e.cost.to_string())),
         (Reply::bulk_str("plan"), strings(&e.steps)),
         (Reply::bulk_str("reads"), strings(&e.reads)),
         (Reply::bulk_str("maintains"), strings(&e.maintains)),

@@ -43,13 +43,9 @@ impl Shared {
 pub fn run(args: ServeArgs) -> ExitCode {
     let filter = EnvFilter::try_new(&args.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 
-    let mut executor = Executor::new(Catalog::new(), Database::new());
+    let mut executor = Executor::new(Catalog::new(), Database::new(), args.allow_scans);
     if let Some(path) = &args.schema {
         let script = match std::fs::read_to_string(path) {
             Ok(s) => s,
@@ -70,10 +66,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         );
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -107,19 +100,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
 async fn serve(args: ServeArgs, executor: ExecutorHandle) -> std::io::Result<()> {
     let listener = TcpListener::bind((args.bind, args.port))
         .await
-        .map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("cannot listen on {}:{}: {e}", args.bind, args.port),
-            )
-        })?;
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
     let local_addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let limits = Limits {
-        max_bulk_len: args.max_bulk_bytes,
-        max_request_len: args.max_request_bytes,
-        ..Limits::default()
-    };
+    let limits =
+        Limits { max_bulk_len: args.max_bulk_bytes, max_request_len: args.max_request_bytes, ..Limits::default() };
     let shared = Arc::new(Shared {
         config: args,
         limits,
@@ -131,10 +116,7 @@ async fn serve(args: ServeArgs, executor: ExecutorHandle) -> std::io::Result<()>
         shutdown: shutdown_tx,
     });
     // Tests and scripts wait for this exact line to learn the port.
-    tracing::info!(
-        "aotdb {} ready to accept connections on {local_addr}",
-        env!("CARGO_PKG_VERSION")
-    );
+    tracing::info!("aotdb {} ready to accept connections on {local_addr}", env!("CARGO_PKG_VERSION"));
 
     let mut stop = shutdown_rx.clone();
     loop {
@@ -177,11 +159,7 @@ async fn serve(args: ServeArgs, executor: ExecutorHandle) -> std::io::Result<()>
 
 async fn refuse(mut stream: tokio::net::TcpStream) {
     let mut out = BytesMut::new();
-    encode(
-        &Reply::error("ERR", "max number of clients reached"),
-        Protocol::Resp2,
-        &mut out,
-    );
+    encode(&Reply::error("ERR", "max number of clients reached"), Protocol::Resp2, &mut out);
     let _ = stream.write_all(&out).await;
 }
 
@@ -189,10 +167,7 @@ async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
             std::future::pending::<()>().await;
             return;
         };

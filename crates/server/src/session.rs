@@ -18,13 +18,7 @@ pub struct Session {
 
 impl Session {
     pub fn new(id: u64) -> Session {
-        Session {
-            id,
-            protocol: Protocol::Resp2,
-            name: None,
-            multi: None,
-            multi_failed: false,
-        }
+        Session { id, protocol: Protocol::Resp2, name: None, multi: None, multi_failed: false }
     }
 
     /// RESET: back to a fresh connection's state (the id stays).

@@ -55,10 +55,7 @@ impl Stats {
             connections_rejected: AtomicU64::new(0),
             commands_processed: AtomicU64::new(0),
             protocol_errors: AtomicU64::new(0),
-            commands: COMMAND_NAMES
-                .iter()
-                .map(|&n| (n, CommandCounter::default()))
-                .collect(),
+            commands: COMMAND_NAMES.iter().map(|&n| (n, CommandCounter::default())).collect(),
         }
     }
 
@@ -77,13 +74,7 @@ impl Stats {
     pub fn command_counts(&self) -> Vec<(&'static str, u64, u64)> {
         self.commands
             .iter()
-            .map(|(n, c)| {
-                (
-                    *n,
-                    c.calls.load(Ordering::Relaxed),
-                    c.failed.load(Ordering::Relaxed),
-                )
-            })
+            .map(|(n, c)| (*n, c.calls.load(Ordering::Relaxed), c.failed.load(Ordering::Relaxed)))
             .filter(|(_, calls, _)| *calls > 0)
             .collect()
     }

@@ -1,18 +1,41 @@
-//! The database: every table, changed only through statements, with an
-//! undo log so a failed statement or batch changes nothing.
+//! The database: every table and every derived structure. Tables change
+//! only through statements (see `maintain`), which keep the structures
+//! exact and record an undo log so a failed statement or batch changes
+//! nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use aotdb_planner::{Change, TableId, Value};
+use aotdb_planner::{Change, StructureId, StructureSpec, TableId};
+use hashbrown::HashMap;
 
 use crate::error::{Error, Result};
-use crate::row::{Row, RowId};
+use crate::structures::{AggregateView, RowIndex, RowIndexEntry, TableIndex};
 use crate::table::Table;
-use crate::undo::{UndoEntry, UndoLog};
+use crate::view::ViewRow;
+
+#[derive(Debug)]
+pub(crate) enum StructureData {
+    TableIndex(TableIndex),
+    RowIndex(RowIndex),
+    Aggregate(AggregateView),
+}
+
+#[derive(Debug)]
+pub(crate) struct Structure {
+    pub spec: Arc<StructureSpec>,
+    pub data: StructureData,
+    /// For view structures: per join step, the table columns whose change
+    /// can change the structure.
+    pub used: Vec<Vec<usize>>,
+}
 
 #[derive(Debug, Default)]
 pub struct Database {
-    tables: BTreeMap<TableId, Table>,
+    pub(crate) tables: BTreeMap<TableId, Table>,
+    pub(crate) structures: BTreeMap<StructureId, Structure>,
+    /// Structures following each table, in id order.
+    pub(crate) watchers: HashMap<TableId, Vec<StructureId>>,
 }
 
 /// Row count and approximate size of one table, for INFO.
@@ -23,13 +46,34 @@ pub struct TableStats {
     pub approximate_bytes: usize,
 }
 
+/// Size of one derived structure, for INFO.
+#[derive(Debug, Clone)]
+pub struct StructureStats {
+    pub id: StructureId,
+    pub kind: &'static str,
+    /// Entries: index keys, view rows or groups.
+    pub entries: usize,
+}
+
 impl Database {
     pub fn new() -> Database {
         Database::default()
     }
 
-    /// Mirrors catalog changes: creates and drops tables.
-    pub fn apply_changes(&mut self, changes: &[Change]) {
+    /// Mirrors catalog changes: creates and drops tables, builds and drops
+    /// structures. New structures are built from the rows already there
+    /// before anything changes, so an error (say, a division by zero in a
+    /// view's condition) leaves the database as it was.
+    pub fn apply_changes(&mut self, changes: &[Change]) -> Result<()> {
+        let mut built: HashMap<StructureId, Structure> = HashMap::new();
+        for change in changes {
+            if let Change::AddStructure(id, spec) = change {
+                // Tables created by the same script are empty: nothing to
+                // build from yet.
+                let structure = self.build_structure(spec.clone(), &built)?;
+                built.insert(*id, structure);
+            }
+        }
         for change in changes {
             match change {
                 Change::CreateTable(def) => {
@@ -37,22 +81,80 @@ impl Database {
                 }
                 Change::DropTable(def) => {
                     self.tables.remove(&def.id);
+                    self.watchers.remove(&def.id);
+                }
+                Change::AddStructure(id, spec) => {
+                    let structure = built.remove(id).ok_or_else(|| Error::Internal("structure not built".into()))?;
+                    for t in spec.tables() {
+                        let list = self.watchers.entry(t).or_default();
+                        list.push(*id);
+                        list.sort_unstable();
+                    }
+                    self.structures.insert(*id, structure);
+                }
+                Change::DropStructure(id, spec) => {
+                    self.structures.remove(id);
+                    for t in spec.tables() {
+                        if let Some(list) = self.watchers.get_mut(&t) {
+                            list.retain(|s| s != id);
+                        }
+                    }
                 }
                 Change::AddStatement(_) | Change::DropStatement(_) => {}
             }
         }
+        Ok(())
+    }
+
+    /// Builds a structure from the current rows. `pending` holds the
+    /// structures built earlier in the same batch (a view's join indexes).
+    fn build_structure(
+        &self,
+        spec: Arc<StructureSpec>,
+        pending: &HashMap<StructureId, Structure>,
+    ) -> Result<Structure> {
+        let mut structure = Structure::empty(spec.clone());
+        match spec.as_ref() {
+            StructureSpec::TableIndex { table, .. } => {
+                if let (Some(t), StructureData::TableIndex(ti)) = (self.tables.get(table), &mut structure.data) {
+                    for (id, row) in t.rows() {
+                        ti.insert(row, id);
+                    }
+                }
+            }
+            StructureSpec::RowIndex { view, .. }
+            | StructureSpec::Aggregate(aotdb_planner::AggregateSpec { view, .. }) => {
+                let Some(anchor) = self.tables.get(&view.anchor()) else { return Ok(structure) };
+                if anchor.is_empty() {
+                    return Ok(structure);
+                }
+                // Joins probe indexes that may be built in this same batch.
+                let mut rows = Vec::new();
+                for (id, row) in anchor.rows() {
+                    rows.clear();
+                    self.expand_with(view, id, row, &mut rows, Some(pending))?;
+                    for r in &rows {
+                        structure.add_row(r)?;
+                    }
+                }
+            }
+        }
+        Ok(structure)
     }
 
     pub fn table(&self, id: TableId) -> Result<&Table> {
-        self.tables
-            .get(&id)
-            .ok_or_else(|| Error::Internal(format!("table #{id} is not in storage")))
+        self.tables.get(&id).ok_or_else(|| Error::Internal(format!("table #{id} is not in storage")))
     }
 
     pub(crate) fn table_mut(&mut self, id: TableId) -> Result<&mut Table> {
-        self.tables
-            .get_mut(&id)
-            .ok_or_else(|| Error::Internal(format!("table #{id} is not in storage")))
+        self.tables.get_mut(&id).ok_or_else(|| Error::Internal(format!("table #{id} is not in storage")))
+    }
+
+    pub(crate) fn table_index(&self, id: StructureId) -> Result<&TableIndex> {
+        match self.structures.get(&id).map(|s| &s.data) {
+            Some(StructureData::TableIndex(ti)) => Ok(ti),
+            _ => Err(Error::Internal(format!("structure #{id} is not a table index"))),
+        }
     }
 
     /// Total rows in all tables.
@@ -63,88 +165,76 @@ impl Database {
     pub fn stats(&self) -> Vec<TableStats> {
         self.tables
             .values()
-            .map(|t| TableStats {
-                name: t.def.name.clone(),
-                rows: t.len(),
-                approximate_bytes: t.approximate_bytes(),
-            })
+            .map(|t| TableStats { name: t.def.name.clone(), rows: t.len(), approximate_bytes: t.approximate_bytes() })
             .collect()
     }
 
-    pub(crate) fn insert_row(
-        &mut self,
-        table: TableId,
-        row: Row,
-        undo: &mut UndoLog,
-    ) -> Result<RowId> {
-        let t = self.table_mut(table)?;
-        t.check_not_null(&row)?;
-        let id = t.insert(row)?;
-        undo.push(UndoEntry::Inserted { table, id });
-        Ok(id)
+    pub fn structure_stats(&self) -> Vec<StructureStats> {
+        self.structures
+            .iter()
+            .map(|(id, s)| {
+                let (kind, entries) = match &s.data {
+                    StructureData::TableIndex(ti) => ("table index", ti.keys()),
+                    StructureData::RowIndex(ri) => ("row index", ri.len()),
+                    StructureData::Aggregate(a) => ("aggregate view", a.groups()),
+                };
+                StructureStats { id: *id, kind, entries }
+            })
+            .collect()
+    }
+}
+
+impl Structure {
+    pub(crate) fn empty(spec: Arc<StructureSpec>) -> Structure {
+        let (data, used) = match spec.as_ref() {
+            StructureSpec::TableIndex { columns, .. } => {
+                (StructureData::TableIndex(TableIndex::new(columns.clone())), Vec::new())
+            }
+            StructureSpec::RowIndex { view, eq, order } => {
+                let extra: Vec<&aotdb_planner::Expr> = eq.iter().chain(order.iter().map(|o| &o.expr)).collect();
+                (StructureData::RowIndex(RowIndex::default()), view.used_columns(&extra))
+            }
+            StructureSpec::Aggregate(a) => {
+                let extra: Vec<&aotdb_planner::Expr> =
+                    a.eq.iter()
+                        .chain(a.group.iter())
+                        .chain(a.aggs.iter().filter_map(|g| g.arg.as_ref()))
+                        .chain(a.range.iter())
+                        .collect();
+                (StructureData::Aggregate(AggregateView::new(a.clone())), a.view.used_columns(&extra))
+            }
+        };
+        Structure { spec, data, used }
     }
 
-    pub(crate) fn delete_row(
-        &mut self,
-        table: TableId,
-        id: RowId,
-        undo: &mut UndoLog,
-    ) -> Result<Row> {
-        let row = self.table_mut(table)?.delete(id)?;
-        undo.push(UndoEntry::Deleted {
-            table,
-            id,
-            row: row.clone(),
-        });
-        Ok(row)
+    /// The row-index entry of a view row.
+    pub(crate) fn row_entry(&self, row: &ViewRow) -> Result<RowIndexEntry> {
+        let StructureSpec::RowIndex { eq, order, .. } = self.spec.as_ref() else {
+            return Err(Error::Internal("not a row index".into()));
+        };
+        let eval = |e: &aotdb_planner::Expr| aotdb_planner::eval::eval(e, &row.values, &[]);
+        let eq_values = eq.iter().map(eval).collect::<Result<Vec<_>, _>>()?;
+        let sort_values = order.iter().map(|o| eval(&o.expr)).collect::<Result<Vec<_>, _>>()?;
+        Ok(RowIndexEntry::new(eq_values, sort_values, order, row.identity.clone()))
     }
 
-    pub(crate) fn update_row(
-        &mut self,
-        table: TableId,
-        id: RowId,
-        new: Row,
-        undo: &mut UndoLog,
-    ) -> Result<()> {
-        let t = self.table_mut(table)?;
-        t.check_not_null(&new)?;
-        let old = t.update(id, new)?;
-        undo.push(UndoEntry::Updated { table, id, old });
-        Ok(())
-    }
-
-    /// Undoes every change in `undo`, newest first, and empties it.
-    pub fn rollback(&mut self, undo: &mut UndoLog) -> Result<()> {
-        while let Some(entry) = undo.entries.pop() {
-            match entry {
-                UndoEntry::Inserted { table, id } => {
-                    self.table_mut(table)?.delete(id)?;
-                }
-                UndoEntry::Deleted { table, id, row } => {
-                    self.table_mut(table)?.restore(id, row)?;
-                }
-                UndoEntry::Updated { table, id, old } => {
-                    self.table_mut(table)?.update(id, old)?;
+    /// Adds a view row (while building).
+    fn add_row(&mut self, row: &ViewRow) -> Result<()> {
+        match &self.data {
+            StructureData::RowIndex(_) => {
+                let entry = self.row_entry(row)?;
+                if let StructureData::RowIndex(ri) = &mut self.data {
+                    ri.insert(entry);
                 }
             }
+            StructureData::Aggregate(a) => {
+                let c = a.contribution(&row.values, row.identity.clone())?;
+                if let StructureData::Aggregate(a) = &mut self.data {
+                    a.apply(&c, 1);
+                }
+            }
+            StructureData::TableIndex(_) => {}
         }
         Ok(())
-    }
-
-    /// Looks up one row by a unique index.
-    pub(crate) fn unique_lookup(
-        &self,
-        table: TableId,
-        unique: usize,
-        key: &[Value],
-    ) -> Result<Option<RowId>> {
-        let t = self.table(table)?;
-        let index = t.uniques.get(unique).ok_or_else(|| {
-            Error::Internal(format!(
-                "unique index {unique} missing on \"{}\"",
-                t.def.name
-            ))
-        })?;
-        Ok(index.get(key))
     }
 }

@@ -1,18 +1,24 @@
-//! Storage: tables, their indexes, and running compiled statements against
-//! them, with an undo log so that a failed statement or batch changes
-//! nothing. Knows nothing of RESP or sockets.
+//! Storage: tables, the structures derived for registered statements, and
+//! running compiled statements against them. Every write flows through
+//! `maintain`, which keeps every structure exact and records an undo log
+//! so that a failed statement or batch changes nothing. Knows nothing of
+//! RESP or sockets.
 
 mod database;
 mod error;
-mod exec;
+mod maintain;
+mod read;
 mod row;
+mod structures;
 mod table;
 mod undo;
 mod unique_index;
+mod view;
+mod write;
 
-pub use database::{Database, TableStats};
+pub use database::{Database, StructureStats, TableStats};
 pub use error::{Error, Result};
-pub use exec::Outcome;
+pub use read::Outcome;
 pub use row::{Row, RowId};
 pub use table::Table;
 pub use undo::UndoLog;

@@ -22,13 +22,7 @@ pub struct Table {
 impl Table {
     pub fn new(def: Arc<TableDef>) -> Table {
         let uniques = def.uniques.iter().cloned().map(UniqueIndex::new).collect();
-        Table {
-            def,
-            slots: Vec::new(),
-            free: Vec::new(),
-            live: 0,
-            uniques,
-        }
+        Table { def, slots: Vec::new(), free: Vec::new(), live: 0, uniques }
     }
 
     pub fn len(&self) -> usize {
@@ -45,10 +39,7 @@ impl Table {
 
     /// Every live row, in slot order.
     pub fn rows(&self) -> impl Iterator<Item = (RowId, &Row)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|r| (i as RowId, r)))
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|r| (i as RowId, r)))
     }
 
     /// Checks NOT NULL for every column of a complete row.
@@ -97,12 +88,7 @@ impl Table {
             .slots
             .get_mut(id as usize)
             .and_then(Option::take)
-            .ok_or_else(|| {
-                Error::Internal(format!(
-                    "delete of missing row {id} in \"{}\"",
-                    self.def.name
-                ))
-            })?;
+            .ok_or_else(|| Error::Internal(format!("delete of missing row {id} in \"{}\"", self.def.name)))?;
         for u in &mut self.uniques {
             u.remove(&row);
         }
@@ -114,15 +100,10 @@ impl Table {
     /// Replaces row `id` with `new` after checking the keys it changes;
     /// returns the old row.
     pub fn update(&mut self, id: RowId, new: Row) -> Result<Row> {
-        let old = self.get(id).ok_or_else(|| {
-            Error::Internal(format!(
-                "update of missing row {id} in \"{}\"",
-                self.def.name
-            ))
-        })?;
-        let changed: Vec<usize> = (0..self.uniques.len())
-            .filter(|&i| self.uniques[i].key_changes(old, &new))
-            .collect();
+        let old = self
+            .get(id)
+            .ok_or_else(|| Error::Internal(format!("update of missing row {id} in \"{}\"", self.def.name)))?;
+        let changed: Vec<usize> = (0..self.uniques.len()).filter(|&i| self.uniques[i].key_changes(old, &new)).collect();
         for &i in &changed {
             self.uniques[i].check(&self.def, &new, Some(id))?;
         }
@@ -144,10 +125,7 @@ impl Table {
             }
             _ => {
                 let pos = self.free.iter().rposition(|&f| f == id).ok_or_else(|| {
-                    Error::Internal(format!(
-                        "restore of row {id} in \"{}\": slot not free",
-                        self.def.name
-                    ))
+                    Error::Internal(format!("restore of row {id} in \"{}\": slot not free", self.def.name))
                 })?;
                 self.free.remove(pos);
             }
@@ -175,7 +153,6 @@ impl Table {
             .sum();
         let sampled = self.live.clamp(1, 1000);
         let text_per_row = text / sampled;
-        self.slots.len() * per_slot
-            + self.live * (self.def.columns.len() * per_value + text_per_row)
+        self.slots.len() * per_slot + self.live * (self.def.columns.len() * per_value + text_per_row)
     }
 }

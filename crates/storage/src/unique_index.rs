@@ -15,10 +15,7 @@ pub struct UniqueIndex {
 
 impl UniqueIndex {
     pub fn new(def: UniqueDef) -> UniqueIndex {
-        UniqueIndex {
-            def,
-            map: HashMap::new(),
-        }
+        UniqueIndex { def, map: HashMap::new() }
     }
 
     pub fn get(&self, key: &[Value]) -> Option<RowId> {
@@ -51,10 +48,7 @@ impl UniqueIndex {
     /// Whether `old` and `new` have different keys (so an update must
     /// re-index the row).
     pub fn key_changes(&self, old: &[Value], new: &[Value]) -> bool {
-        self.def
-            .columns
-            .iter()
-            .any(|&c| old[c] != new[c] || old[c].is_null() != new[c].is_null())
+        self.def.columns.iter().any(|&c| old[c] != new[c] || old[c].is_null() != new[c].is_null())
     }
 
     fn violation(&self, table: &TableDef, key: &[Value]) -> Error {

@@ -36,11 +36,7 @@ fn row_finder(
     Ok((RowFinder { view, source: choice.source, guard: choice.guard, residual: choice.residual }, choice.cost))
 }
 
-pub(crate) fn bind_insert(
-    catalog: &Catalog,
-    insert: &ast::Insert,
-    params: &mut Params,
-) -> Result<Bound> {
+pub(crate) fn bind_insert(catalog: &Catalog, insert: &ast::Insert, params: &mut Params) -> Result<Bound> {
     if insert.or.is_some()
         || insert.ignore
         || insert.overwrite
@@ -49,9 +45,7 @@ pub(crate) fn bind_insert(
         || !insert.assignments.is_empty()
         || insert.overriding.is_some()
     {
-        return Err(Error::Unsupported(
-            "only INSERT INTO table [(columns)] VALUES ... is supported".into(),
-        ));
+        return Err(Error::Unsupported("only INSERT INTO table [(columns)] VALUES ... is supported".into()));
     }
     if let Some(on) = &insert.on {
         return Err(Error::Unsupported(match on {
@@ -60,9 +54,7 @@ pub(crate) fn bind_insert(
         }));
     }
     let ast::TableObject::TableName(name) = &insert.table else {
-        return Err(Error::Unsupported(
-            "INSERT into a table function is not supported".into(),
-        ));
+        return Err(Error::Unsupported("INSERT into a table function is not supported".into()));
     };
     let table = lookup_table(catalog, name)?;
     let alias = insert.table_alias.as_ref().map(|a| ident_name(&a.alias));
@@ -75,15 +67,10 @@ pub(crate) fn bind_insert(
         for c in &insert.columns {
             let name = object_name(c)?;
             let i = table.column_index(&name).ok_or_else(|| {
-                Error::Schema(format!(
-                    "column \"{name}\" of relation \"{}\" does not exist",
-                    table.name
-                ))
+                Error::Schema(format!("column \"{name}\" of relation \"{}\" does not exist", table.name))
             })?;
             if targets.contains(&i) {
-                return Err(Error::Schema(format!(
-                    "column \"{name}\" specified more than once"
-                )));
+                return Err(Error::Schema(format!("column \"{name}\" specified more than once")));
             }
             targets.push(i);
         }
@@ -94,14 +81,10 @@ pub(crate) fn bind_insert(
         return Err(Error::Syntax("INSERT needs VALUES".into()));
     };
     let ast::SetExpr::Values(values) = source.body.as_ref() else {
-        return Err(Error::Unsupported(
-            "INSERT ... SELECT is not supported; use VALUES".into(),
-        ));
+        return Err(Error::Unsupported("INSERT ... SELECT is not supported; use VALUES".into()));
     };
     if source.order_by.is_some() || source.limit_clause.is_some() || source.with.is_some() {
-        return Err(Error::Unsupported(
-            "INSERT ... VALUES with ORDER BY/LIMIT/WITH is not supported".into(),
-        ));
+        return Err(Error::Unsupported("INSERT ... VALUES with ORDER BY/LIMIT/WITH is not supported".into()));
     }
 
     // Expressions in VALUES see no columns (PostgreSQL's rule).
@@ -110,20 +93,13 @@ pub(crate) fn bind_insert(
     let mut rows = Vec::with_capacity(values.rows.len());
     for row in &values.rows {
         if row.len() > targets.len() {
-            return Err(Error::Syntax(
-                "INSERT has more expressions than target columns".into(),
-            ));
+            return Err(Error::Syntax("INSERT has more expressions than target columns".into()));
         }
         if row.len() < targets.len() {
-            return Err(Error::Syntax(
-                "INSERT has more target columns than expressions".into(),
-            ));
+            return Err(Error::Syntax("INSERT has more target columns than expressions".into()));
         }
-        let mut full: Vec<Expr> = table
-            .columns
-            .iter()
-            .map(|c| Expr::Const(c.default.clone().unwrap_or(Value::Null)))
-            .collect();
+        let mut full: Vec<Expr> =
+            table.columns.iter().map(|c| Expr::Const(c.default.clone().unwrap_or(Value::Null))).collect();
         for (e, &col) in row.iter().zip(&targets) {
             if is_default_keyword(e) {
                 continue;
@@ -135,11 +111,7 @@ pub(crate) fn bind_insert(
     }
 
     let (returning, columns) = bind_returning(&scope, params, insert.returning.as_deref())?;
-    let plan = InsertPlan {
-        table: table.id,
-        rows,
-        returning,
-    };
+    let plan = InsertPlan { table: table.id, rows, returning };
     Ok(BoundSelect { plan: Plan::Insert(plan), columns, tables: vec![table.id], cost: Cost::Constant })
 }
 
@@ -194,26 +166,17 @@ fn assignment_column(table: &TableDef, name: &ast::ObjectName) -> Result<usize> 
         .iter()
         .map(|p| match p {
             ast::ObjectNamePart::Identifier(i) => Ok(ident_name(i)),
-            other => Err(Error::Unsupported(format!(
-                "assignment target {other} is not supported"
-            ))),
+            other => Err(Error::Unsupported(format!("assignment target {other} is not supported"))),
         })
         .collect::<Result<_>>()?;
     let column = match idents.as_slice() {
         [c] => c,
         [_, c] => c,
-        _ => {
-            return Err(Error::Unsupported(format!(
-                "assignment target {name} is not supported"
-            )))
-        }
+        _ => return Err(Error::Unsupported(format!("assignment target {name} is not supported"))),
     };
-    table.column_index(column).ok_or_else(|| {
-        Error::Schema(format!(
-            "column \"{column}\" of relation \"{}\" does not exist",
-            table.name
-        ))
-    })
+    table
+        .column_index(column)
+        .ok_or_else(|| Error::Schema(format!("column \"{column}\" of relation \"{}\" does not exist", table.name)))
 }
 
 pub(crate) fn bind_delete(

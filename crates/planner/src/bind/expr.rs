@@ -53,21 +53,15 @@ impl ExprBinder<'_> {
         let b = self.bind(e, Some(DataType::Boolean))?;
         match b.ty {
             Some(DataType::Boolean) | None => Ok(b.expr),
-            Some(other) => Err(Error::Type(format!(
-                "argument of {clause} must be type boolean, not type {}",
-                other.sql_name()
-            ))),
+            Some(other) => {
+                Err(Error::Type(format!("argument of {clause} must be type boolean, not type {}", other.sql_name())))
+            }
         }
     }
 
     /// Binds an expression whose value will be stored in a column of type
     /// `ty` (INSERT values, SET clauses).
-    pub(crate) fn bind_for_column(
-        &mut self,
-        e: &ast::Expr,
-        ty: DataType,
-        column: &str,
-    ) -> Result<Expr> {
+    pub(crate) fn bind_for_column(&mut self, e: &ast::Expr, ty: DataType, column: &str) -> Result<Expr> {
         let b = self.bind(e, Some(ty))?;
         match b.ty {
             None => Ok(b.expr),
@@ -101,70 +95,34 @@ impl ExprBinder<'_> {
             A::IsNotUnknown(inner) => self.is_null(inner, true),
             A::IsDistinctFrom(l, r) => self.distinct_from(l, r, false),
             A::IsNotDistinctFrom(l, r) => self.distinct_from(l, r, true),
-            A::Between {
-                expr,
-                negated,
-                low,
-                high,
-            } => self.between(expr, *negated, low, high),
-            A::In {
-                expr,
-                target,
-                negated,
-                ..
-            } => match target {
+            A::Between { expr, negated, low, high } => self.between(expr, *negated, low, high),
+            A::In { expr, target, negated, .. } => match target {
                 ast::InTarget::List(list) => self.in_list(expr, list, *negated),
-                _ => Err(Error::Unsupported(
-                    "IN with a subquery is not supported".into(),
-                )),
+                _ => Err(Error::Unsupported("IN with a subquery is not supported".into())),
             },
-            A::Like {
-                negated,
-                any,
-                expr,
-                pattern,
-                escape_char,
-            } => self.like(*negated, *any, expr, pattern, escape_char.is_some(), false),
-            A::ILike {
-                negated,
-                any,
-                expr,
-                pattern,
-                escape_char,
-            } => self.like(*negated, *any, expr, pattern, escape_char.is_some(), true),
-            A::Case {
-                operand,
-                conditions,
-                else_result,
-                ..
-            } => self.case(operand.as_deref(), conditions, else_result.as_deref(), hint),
-            A::Cast {
-                expr,
-                data_type,
-                format: None,
-                ..
-            } => {
+            A::Like { negated, any, expr, pattern, escape_char } => {
+                self.like(*negated, *any, expr, pattern, escape_char.is_some(), false)
+            }
+            A::ILike { negated, any, expr, pattern, escape_char } => {
+                self.like(*negated, *any, expr, pattern, escape_char.is_some(), true)
+            }
+            A::Case { operand, conditions, else_result, .. } => {
+                self.case(operand.as_deref(), conditions, else_result.as_deref(), hint)
+            }
+            A::Cast { expr, data_type, format: None, .. } => {
                 let to = convert_type(data_type)?;
                 self.cast(expr, to)
             }
             A::TypedString(ts) => {
                 let to = convert_type(&ts.data_type)?;
-                let text = string_literal(&ts.value.value).ok_or_else(|| {
-                    Error::Syntax(format!(
-                        "expected a string after type name {}",
-                        ts.data_type
-                    ))
-                })?;
+                let text = string_literal(&ts.value.value)
+                    .ok_or_else(|| Error::Syntax(format!("expected a string after type name {}", ts.data_type)))?;
                 let v = parse_value(text.as_bytes(), to).map_err(|_| invalid_input(to, text))?;
                 Ok(Bound::new(Expr::Const(v), to))
             }
             A::Function(f) => self.function(f, hint),
-            A::Subquery(_) | A::Exists { .. } => {
-                Err(Error::Unsupported("subqueries are not supported".into()))
-            }
-            other => Err(Error::Unsupported(format!(
-                "expression {other} is not supported"
-            ))),
+            A::Subquery(_) | A::Exists { .. } => Err(Error::Unsupported("subqueries are not supported".into())),
+            other => Err(Error::Unsupported(format!("expression {other} is not supported"))),
         }
     }
 
@@ -179,8 +137,7 @@ impl ExprBinder<'_> {
             // read as whatever the context needs.
             return match hint {
                 Some(ty) if !ty.is_text() => {
-                    let v =
-                        parse_value(text.as_bytes(), ty).map_err(|_| invalid_input(ty, text))?;
+                    let v = parse_value(text.as_bytes(), ty).map_err(|_| invalid_input(ty, text))?;
                     Ok(Bound::new(Expr::Const(v), ty))
                 }
                 _ => Ok(Bound::new(Expr::Const(Value::text(text)), DataType::Text)),
@@ -188,24 +145,14 @@ impl ExprBinder<'_> {
         }
         match v {
             ast::Value::Number(text, _) => number_literal(text, hint),
-            ast::Value::Boolean(b) => {
-                Ok(Bound::new(Expr::Const(Value::Bool(*b)), DataType::Boolean))
-            }
-            ast::Value::Null => Ok(Bound {
-                expr: Expr::Const(Value::Null),
-                ty: hint,
-            }),
+            ast::Value::Boolean(b) => Ok(Bound::new(Expr::Const(Value::Bool(*b)), DataType::Boolean)),
+            ast::Value::Null => Ok(Bound { expr: Expr::Const(Value::Null), ty: hint }),
             ast::Value::Placeholder(p) => {
                 let index = Params::parse_placeholder(p)?;
                 let ty = self.params.type_of(index, hint)?;
-                Ok(Bound {
-                    expr: Expr::Param(index),
-                    ty,
-                })
+                Ok(Bound { expr: Expr::Param(index), ty })
             }
-            other => Err(Error::Unsupported(format!(
-                "literal {other} is not supported"
-            ))),
+            other => Err(Error::Unsupported(format!("literal {other} is not supported"))),
         }
     }
 
@@ -216,9 +163,7 @@ impl ExprBinder<'_> {
             ast::Expr::Nested(inner) => self.is_untyped(inner),
             ast::Expr::Value(v) => match &v.value {
                 ast::Value::Null => true,
-                ast::Value::Placeholder(p) => {
-                    Params::parse_placeholder(p).is_ok_and(|i| self.params.is_untyped(i))
-                }
+                ast::Value::Placeholder(p) => Params::parse_placeholder(p).is_ok_and(|i| self.params.is_untyped(i)),
                 other => string_literal(other).is_some(),
             },
             _ => false,
@@ -259,12 +204,7 @@ impl ExprBinder<'_> {
                 return Err(operator_error(op, lb.ty, rb.ty));
             };
             return Ok(fold(Bound::new(
-                Expr::Arith {
-                    op: aop,
-                    ty,
-                    left: Box::new(lb.expr),
-                    right: Box::new(rb.expr),
-                },
+                Expr::Arith { op: aop, ty, left: Box::new(lb.expr), right: Box::new(rb.expr) },
                 ty,
             )));
         }
@@ -285,11 +225,7 @@ impl ExprBinder<'_> {
                 }
             }
             return Ok(fold(Bound::new(
-                Expr::Compare {
-                    op: cop,
-                    left: Box::new(lb.expr),
-                    right: Box::new(rb.expr),
-                },
+                Expr::Compare { op: cop, left: Box::new(lb.expr), right: Box::new(rb.expr) },
                 DataType::Boolean,
             )));
         }
@@ -306,19 +242,13 @@ impl ExprBinder<'_> {
             }
             B::StringConcat => {
                 let (lb, rb) = self.bind_pair(l, r)?;
-                let text_side =
-                    lb.ty.is_none_or(|t| t.is_text()) || rb.ty.is_none_or(|t| t.is_text());
+                let text_side = lb.ty.is_none_or(|t| t.is_text()) || rb.ty.is_none_or(|t| t.is_text());
                 if !text_side {
                     return Err(operator_error(op, lb.ty, rb.ty));
                 }
-                Ok(fold(Bound::new(
-                    Expr::Concat(Box::new(lb.expr), Box::new(rb.expr)),
-                    DataType::Text,
-                )))
+                Ok(fold(Bound::new(Expr::Concat(Box::new(lb.expr), Box::new(rb.expr)), DataType::Text)))
             }
-            other => Err(Error::Unsupported(format!(
-                "operator {other} is not supported"
-            ))),
+            other => Err(Error::Unsupported(format!("operator {other} is not supported"))),
         }
     }
 
@@ -326,19 +256,13 @@ impl ExprBinder<'_> {
         let b = self.bind(e, Some(DataType::Boolean))?;
         match b.ty {
             Some(DataType::Boolean) | None => Ok(b.expr),
-            Some(other) => Err(Error::Type(format!(
-                "argument of {op} must be type boolean, not type {}",
-                other.sql_name()
-            ))),
+            Some(other) => {
+                Err(Error::Type(format!("argument of {op} must be type boolean, not type {}", other.sql_name())))
+            }
         }
     }
 
-    fn unary(
-        &mut self,
-        op: ast::UnaryOperator,
-        e: &ast::Expr,
-        hint: Option<DataType>,
-    ) -> Result<Bound> {
+    fn unary(&mut self, op: ast::UnaryOperator, e: &ast::Expr, hint: Option<DataType>) -> Result<Bound> {
         match op {
             ast::UnaryOperator::Not => {
                 let b = self
@@ -356,18 +280,12 @@ impl ExprBinder<'_> {
                 }
                 let b = self.bind(e, hint)?;
                 match b.ty {
-                    Some(ty) if ty.is_numeric() => Ok(fold(Bound::new(
-                        Expr::Negate {
-                            ty,
-                            expr: Box::new(b.expr),
-                        },
-                        ty,
-                    ))),
+                    Some(ty) if ty.is_numeric() => {
+                        Ok(fold(Bound::new(Expr::Negate { ty, expr: Box::new(b.expr) }, ty)))
+                    }
                     other => Err(Error::Type(format!(
                         "operator does not exist: - {}",
-                        other
-                            .map(|t| t.sql_name())
-                            .unwrap_or_else(|| "unknown".into())
+                        other.map(|t| t.sql_name()).unwrap_or_else(|| "unknown".into())
                     ))),
                 }
             }
@@ -378,102 +296,51 @@ impl ExprBinder<'_> {
                     _ => Err(Error::Type("unary + needs a number".into())),
                 }
             }
-            other => Err(Error::Unsupported(format!(
-                "operator {other} is not supported"
-            ))),
+            other => Err(Error::Unsupported(format!("operator {other} is not supported"))),
         }
     }
 
     fn is_null(&mut self, e: &ast::Expr, negated: bool) -> Result<Bound> {
         let b = self.bind(e, None)?;
-        Ok(fold(Bound::new(
-            Expr::IsNull {
-                expr: Box::new(b.expr),
-                negated,
-            },
-            DataType::Boolean,
-        )))
+        Ok(fold(Bound::new(Expr::IsNull { expr: Box::new(b.expr), negated }, DataType::Boolean)))
     }
 
     fn is_bool(&mut self, e: &ast::Expr, value: bool, negated: bool) -> Result<Bound> {
         let b = self.bind(e, Some(DataType::Boolean))?;
         if b.ty.is_some_and(|t| t != DataType::Boolean) {
-            return Err(Error::Type(
-                "argument of IS TRUE/FALSE must be type boolean".into(),
-            ));
+            return Err(Error::Type("argument of IS TRUE/FALSE must be type boolean".into()));
         }
-        Ok(fold(Bound::new(
-            Expr::IsBool {
-                expr: Box::new(b.expr),
-                value,
-                negated,
-            },
-            DataType::Boolean,
-        )))
+        Ok(fold(Bound::new(Expr::IsBool { expr: Box::new(b.expr), value, negated }, DataType::Boolean)))
     }
 
     fn distinct_from(&mut self, l: &ast::Expr, r: &ast::Expr, negated: bool) -> Result<Bound> {
         let (lb, rb) = self.bind_pair(l, r)?;
         if let (Some(a), Some(b)) = (lb.ty, rb.ty) {
             if !DataType::comparable(a, b) {
-                return Err(Error::Type(format!(
-                    "cannot compare {} with {}",
-                    a.sql_name(),
-                    b.sql_name()
-                )));
+                return Err(Error::Type(format!("cannot compare {} with {}", a.sql_name(), b.sql_name())));
             }
         }
         Ok(fold(Bound::new(
-            Expr::IsDistinctFrom {
-                left: Box::new(lb.expr),
-                right: Box::new(rb.expr),
-                negated,
-            },
+            Expr::IsDistinctFrom { left: Box::new(lb.expr), right: Box::new(rb.expr), negated },
             DataType::Boolean,
         )))
     }
 
-    fn between(
-        &mut self,
-        e: &ast::Expr,
-        negated: bool,
-        low: &ast::Expr,
-        high: &ast::Expr,
-    ) -> Result<Bound> {
+    fn between(&mut self, e: &ast::Expr, negated: bool, low: &ast::Expr, high: &ast::Expr) -> Result<Bound> {
         let (vb, lb) = self.bind_pair(e, low)?;
         let hb = self.bind(high, vb.ty.or(lb.ty))?;
         for other in [lb.ty, hb.ty] {
             if let (Some(a), Some(b)) = (vb.ty, other) {
                 if !DataType::comparable(a, b) {
-                    return Err(Error::Type(format!(
-                        "BETWEEN cannot compare {} with {}",
-                        a.sql_name(),
-                        b.sql_name()
-                    )));
+                    return Err(Error::Type(format!("BETWEEN cannot compare {} with {}", a.sql_name(), b.sql_name())));
                 }
             }
         }
         let v = Box::new(vb.expr);
-        let (lo_op, hi_op) = if negated {
-            (CmpOp::Lt, CmpOp::Gt)
-        } else {
-            (CmpOp::GtEq, CmpOp::LtEq)
-        };
-        let lo = Expr::Compare {
-            op: lo_op,
-            left: v.clone(),
-            right: Box::new(lb.expr),
-        };
-        let hi = Expr::Compare {
-            op: hi_op,
-            left: v,
-            right: Box::new(hb.expr),
-        };
-        let expr = if negated {
-            Expr::Or(Box::new(lo), Box::new(hi))
-        } else {
-            Expr::And(Box::new(lo), Box::new(hi))
-        };
+        let (lo_op, hi_op) = if negated { (CmpOp::Lt, CmpOp::Gt) } else { (CmpOp::GtEq, CmpOp::LtEq) };
+        let lo = Expr::Compare { op: lo_op, left: v.clone(), right: Box::new(lb.expr) };
+        let hi = Expr::Compare { op: hi_op, left: v, right: Box::new(hb.expr) };
+        let expr = if negated { Expr::Or(Box::new(lo), Box::new(hi)) } else { Expr::And(Box::new(lo), Box::new(hi)) };
         Ok(fold(Bound::new(expr, DataType::Boolean)))
     }
 
@@ -482,14 +349,7 @@ impl ExprBinder<'_> {
         all.extend(list.iter());
         let (mut bound, _) = self.bind_unified(&all, None, "IN")?;
         let value = bound.remove(0);
-        Ok(fold(Bound::new(
-            Expr::InList {
-                expr: Box::new(value),
-                list: bound,
-                negated,
-            },
-            DataType::Boolean,
-        )))
+        Ok(fold(Bound::new(Expr::InList { expr: Box::new(value), list: bound, negated }, DataType::Boolean)))
     }
 
     fn like(
@@ -502,9 +362,7 @@ impl ExprBinder<'_> {
         case_insensitive: bool,
     ) -> Result<Bound> {
         if any || has_escape {
-            return Err(Error::Unsupported(
-                "LIKE ANY and LIKE ... ESCAPE are not supported".into(),
-            ));
+            return Err(Error::Unsupported("LIKE ANY and LIKE ... ESCAPE are not supported".into()));
         }
         let vb = self.bind(e, Some(DataType::Text))?;
         let pb = self.bind(pattern, Some(DataType::Text))?;
@@ -512,12 +370,7 @@ impl ExprBinder<'_> {
             return Err(Error::Type("LIKE needs text operands".into()));
         }
         Ok(fold(Bound::new(
-            Expr::Like {
-                expr: Box::new(vb.expr),
-                pattern: Box::new(pb.expr),
-                negated,
-                case_insensitive,
-            },
+            Expr::Like { expr: Box::new(vb.expr), pattern: Box::new(pb.expr), negated, case_insensitive },
             DataType::Boolean,
         )))
     }
@@ -543,11 +396,7 @@ impl ExprBinder<'_> {
                             )));
                         }
                     }
-                    Expr::Compare {
-                        op: CmpOp::Eq,
-                        left: Box::new(ob.expr),
-                        right: Box::new(wb.expr),
-                    }
+                    Expr::Compare { op: CmpOp::Eq, left: Box::new(ob.expr), right: Box::new(wb.expr) }
                 }
                 None => self.bind_predicate(&w.condition, "CASE/WHEN")?,
             };
@@ -560,10 +409,7 @@ impl ExprBinder<'_> {
         let (mut bound, ty) = self.bind_unified(&results, hint, "CASE")?;
         let otherwise = else_result.map(|_| Box::new(bound.pop().expect("else bound")));
         let whens = whens.into_iter().zip(bound).collect();
-        Ok(fold(Bound {
-            expr: Expr::Case { whens, otherwise },
-            ty,
-        }))
+        Ok(fold(Bound { expr: Expr::Case { whens, otherwise }, ty }))
     }
 
     fn cast(&mut self, e: &ast::Expr, to: DataType) -> Result<Bound> {
@@ -578,19 +424,9 @@ impl ExprBinder<'_> {
                     || (from.is_integer() && to == DataType::Boolean)
                     || (from == DataType::Boolean && to.is_integer());
                 if !allowed {
-                    return Err(Error::Type(format!(
-                        "cannot cast type {} to {}",
-                        from.sql_name(),
-                        to.sql_name()
-                    )));
+                    return Err(Error::Type(format!("cannot cast type {} to {}", from.sql_name(), to.sql_name())));
                 }
-                Ok(fold(Bound::new(
-                    Expr::Cast {
-                        expr: Box::new(b.expr),
-                        to,
-                    },
-                    to,
-                )))
+                Ok(fold(Bound::new(Expr::Cast { expr: Box::new(b.expr), to }, to)))
             }
         }
     }
@@ -601,17 +437,12 @@ impl ExprBinder<'_> {
             return self.aggregate(&name, f);
         }
         if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(Error::Unsupported(format!(
-                "{name}() with OVER/FILTER/WITHIN GROUP is not supported"
-            )));
+            return Err(Error::Unsupported(format!("{name}() with OVER/FILTER/WITHIN GROUP is not supported")));
         }
         let args = function_args(f)?;
         let arity = |n: usize| -> Result<()> {
             if args.len() != n {
-                return Err(Error::Type(format!(
-                    "function {name}() takes {n} argument(s), got {}",
-                    args.len()
-                )));
+                return Err(Error::Type(format!("function {name}() takes {n} argument(s), got {}", args.len())));
             }
             Ok(())
         };
@@ -723,7 +554,9 @@ impl ExprBinder<'_> {
             ("count", false) => (AggFunc::Count, DataType::BigInt),
             ("count", true) => (AggFunc::CountDistinct, DataType::BigInt),
             (_, true) => {
-                return Err(Error::Unsupported(format!("{name}(DISTINCT ...) is not supported; only COUNT(DISTINCT ...)")))
+                return Err(Error::Unsupported(format!(
+                    "{name}(DISTINCT ...) is not supported; only COUNT(DISTINCT ...)"
+                )))
             }
             ("sum", _) => {
                 let ty = match arg_ty {
@@ -770,11 +603,7 @@ impl ExprBinder<'_> {
                 common = Some(match common {
                     None => t,
                     Some(c) => DataType::unify(c, t).ok_or_else(|| {
-                        Error::Type(format!(
-                            "{what} types {} and {} cannot be matched",
-                            c.sql_name(),
-                            t.sql_name()
-                        ))
+                        Error::Type(format!("{what} types {} and {} cannot be matched", c.sql_name(), t.sql_name()))
                     })?,
                 });
             }
@@ -791,10 +620,7 @@ impl ExprBinder<'_> {
             any_typed |= b.ty.is_some();
             out.push(match (b.ty, target) {
                 (Some(from), Some(to)) if from != to && to.is_float() && from.is_numeric() => {
-                    Expr::Cast {
-                        expr: Box::new(b.expr),
-                        to,
-                    }
+                    Expr::Cast { expr: Box::new(b.expr), to }
                 }
                 _ => b.expr,
             });
@@ -824,19 +650,13 @@ fn number_literal(text: &str, hint: Option<DataType>) -> Result<Bound> {
                 let ty = hint.unwrap_or(DataType::Double);
                 return Ok(Bound::new(Expr::Const(Value::Float(i as f64)), ty));
             }
-            let ty = if i32::try_from(i).is_ok() {
-                DataType::Integer
-            } else {
-                DataType::BigInt
-            };
+            let ty = if i32::try_from(i).is_ok() { DataType::Integer } else { DataType::BigInt };
             return Ok(Bound::new(Expr::Const(Value::Int(i)), ty));
         }
     }
     // PostgreSQL reads these as NUMERIC; aotdb has no NUMERIC yet, so they
     // are double precision.
-    let x: f64 = text
-        .parse()
-        .map_err(|_| Error::Syntax(format!("invalid number literal {text}")))?;
+    let x: f64 = text.parse().map_err(|_| Error::Syntax(format!("invalid number literal {text}")))?;
     let ty = match hint {
         Some(DataType::Real) => DataType::Real,
         _ => DataType::Double,
@@ -858,32 +678,21 @@ fn function_args(f: &ast::Function) -> Result<Vec<&ast::Expr>> {
                 .iter()
                 .map(|a| match a {
                     ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
-                    other => Err(Error::Unsupported(format!(
-                        "function argument {other} is not supported"
-                    ))),
+                    other => Err(Error::Unsupported(format!("function argument {other} is not supported"))),
                 })
                 .collect()
         }
-        ast::FunctionArguments::Subquery(_) => {
-            Err(Error::Unsupported("subqueries are not supported".into()))
-        }
+        ast::FunctionArguments::Subquery(_) => Err(Error::Unsupported("subqueries are not supported".into())),
     }
 }
 
 fn invalid_input(ty: DataType, text: &str) -> Error {
-    Error::Type(format!(
-        "invalid input syntax for type {}: \"{text}\"",
-        ty.sql_name()
-    ))
+    Error::Type(format!("invalid input syntax for type {}: \"{text}\"", ty.sql_name()))
 }
 
 fn operator_error(op: &ast::BinaryOperator, l: Option<DataType>, r: Option<DataType>) -> Error {
     let name = |t: Option<DataType>| t.map(|t| t.sql_name()).unwrap_or_else(|| "unknown".into());
-    Error::Type(format!(
-        "operator does not exist: {} {op} {}",
-        name(l),
-        name(r)
-    ))
+    Error::Type(format!("operator does not exist: {} {op} {}", name(l), name(r)))
 }
 
 /// Evaluates an expression made only of constants once, at registration.
@@ -894,10 +703,7 @@ fn fold(b: Bound) -> Bound {
         return b;
     }
     match eval::eval(&b.expr, &[], &[]) {
-        Ok(v) => Bound {
-            expr: Expr::Const(v),
-            ty: b.ty,
-        },
+        Ok(v) => Bound { expr: Expr::Const(v), ty: b.ty },
         Err(_) => b,
     }
 }

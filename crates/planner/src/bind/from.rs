@@ -38,7 +38,11 @@ pub(crate) fn bind_from<'a>(catalog: &Catalog, from: &'a [ast::TableWithJoins]) 
     let mut scope = Scope::default();
     let mut tables = Vec::new();
     let mut offset = 0;
-    let mut add = |table: Arc<TableDef>, alias: Option<String>, kind: JoinKind, on: Option<&'a ast::Expr>| -> Result<()> {
+    let mut add = |table: Arc<TableDef>,
+                   alias: Option<String>,
+                   kind: JoinKind,
+                   on: Option<&'a ast::Expr>|
+     -> Result<()> {
         if tables.iter().any(|t: &FromTable| t.table.id == table.id) {
             return Err(Error::Unsupported(format!(
                 "table \"{}\" appears twice; a table may appear only once in a statement (self-joins are not supported yet)",
@@ -73,7 +77,9 @@ pub(crate) fn bind_from<'a>(catalog: &Catalog, from: &'a [ast::TableWithJoins]) 
             let on = match constraint {
                 None | Some(ast::JoinConstraint::None) => None,
                 Some(ast::JoinConstraint::On(e)) => Some(e),
-                Some(_) => return Err(Error::Unsupported("JOIN ... USING and NATURAL JOIN are not supported; use ON".into())),
+                Some(_) => {
+                    return Err(Error::Unsupported("JOIN ... USING and NATURAL JOIN are not supported; use ON".into()))
+                }
             };
             if kind == JoinKind::Left && on.is_none() {
                 return Err(Error::Syntax("LEFT JOIN needs an ON condition".into()));

@@ -19,9 +19,9 @@ pub(crate) use sql_type::convert_type;
 use sqlparser::ast;
 
 use crate::catalog::Catalog;
-use crate::structure_registry::StructureRegistry;
 use crate::error::{Error, Result};
 use crate::plan::Statement;
+use crate::structure_registry::StructureRegistry;
 
 /// A compiled statement and the structures it needs: `added` are new
 /// (not yet in the catalog).
@@ -108,8 +108,6 @@ pub(crate) fn object_name(name: &ast::ObjectName) -> Result<String> {
         {
             Ok(ident_name(ident))
         }
-        _ => Err(Error::Unsupported(format!(
-            "qualified name {name} is not supported (aotdb has one schema)"
-        ))),
+        _ => Err(Error::Unsupported(format!("qualified name {name} is not supported (aotdb has one schema)"))),
     }
 }

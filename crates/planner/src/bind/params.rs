@@ -20,11 +20,7 @@ pub(crate) struct Params {
 impl Params {
     pub(crate) fn new(declared: Vec<DataType>, lenient: bool) -> Params {
         let n = declared.len();
-        Params {
-            types: declared.into_iter().map(Some).collect(),
-            lenient,
-            provisional: vec![false; n],
-        }
+        Params { types: declared.into_iter().map(Some).collect(), lenient, provisional: vec![false; n] }
     }
 
     /// Takes over the types the lenient pass inferred.
@@ -52,11 +48,7 @@ impl Params {
         let n: usize = text
             .strip_prefix('$')
             .and_then(|d| d.parse().ok())
-            .ok_or_else(|| {
-                Error::Unsupported(format!(
-                    "parameter {text} is not supported; use $1, $2, ..."
-                ))
-            })?;
+            .ok_or_else(|| Error::Unsupported(format!("parameter {text} is not supported; use $1, $2, ...")))?;
         if n == 0 || n > MAX_PARAMS {
             return Err(Error::Syntax(format!("there is no parameter ${n}")));
         }
@@ -64,11 +56,7 @@ impl Params {
     }
 
     /// The type of parameter `index`, fixing it to `hint` if it has none.
-    pub(crate) fn type_of(
-        &mut self,
-        index: usize,
-        hint: Option<DataType>,
-    ) -> Result<Option<DataType>> {
+    pub(crate) fn type_of(&mut self, index: usize, hint: Option<DataType>) -> Result<Option<DataType>> {
         self.ensure(index);
         match (self.types[index], hint) {
             (Some(ty), _) if !self.provisional[index] => Ok(Some(ty)),
@@ -84,17 +72,13 @@ impl Params {
                 }
                 Ok(self.types[index])
             }
-            (_, None) => Err(Error::Type(format!(
-                "could not determine data type of parameter ${}",
-                index + 1
-            ))),
+            (_, None) => Err(Error::Type(format!("could not determine data type of parameter ${}", index + 1))),
         }
     }
 
     /// Whether `$index` has no type yet (so it should take one from context).
     pub(crate) fn is_untyped(&self, index: usize) -> bool {
-        self.types.get(index).is_none_or(|t| t.is_none())
-            || self.provisional.get(index).copied().unwrap_or(false)
+        self.types.get(index).is_none_or(|t| t.is_none()) || self.provisional.get(index).copied().unwrap_or(false)
     }
 
     /// The final parameter list; every parameter must have a type.
@@ -103,12 +87,8 @@ impl Params {
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                t.filter(|_| !self.provisional[i]).ok_or_else(|| {
-                    Error::Type(format!(
-                        "could not determine data type of parameter ${}",
-                        i + 1
-                    ))
-                })
+                t.filter(|_| !self.provisional[i])
+                    .ok_or_else(|| Error::Type(format!("could not determine data type of parameter ${}", i + 1)))
             })
             .collect()
     }

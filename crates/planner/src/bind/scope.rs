@@ -32,13 +32,7 @@ pub(crate) struct ResolvedColumn {
 impl Scope {
     pub(crate) fn single(table: Arc<TableDef>, alias: Option<String>) -> Scope {
         let alias = alias.unwrap_or_else(|| table.name.clone());
-        Scope {
-            tables: vec![ScopeTable {
-                alias,
-                table,
-                offset: 0,
-            }],
-        }
+        Scope { tables: vec![ScopeTable { alias, table, offset: 0 }] }
     }
 
     /// The name of the column at `position`, for messages.
@@ -57,23 +51,18 @@ impl Scope {
             }
             if let Some(i) = t.table.column_index(column) {
                 if found.is_some() {
-                    return Err(Error::Schema(format!(
-                        "column reference \"{column}\" is ambiguous"
-                    )));
+                    return Err(Error::Schema(format!("column reference \"{column}\" is ambiguous")));
                 }
-                found = Some(ResolvedColumn {
-                    position: t.offset + i,
-                    ty: t.table.columns[i].ty,
-                });
+                found = Some(ResolvedColumn { position: t.offset + i, ty: t.table.columns[i].ty });
             }
         }
         if let Some(f) = found {
             return Ok(f);
         }
         match qualifier {
-            Some(q) if !self.tables.iter().any(|t| t.alias == q) => Err(Error::Schema(format!(
-                "missing FROM-clause entry for table \"{q}\""
-            ))),
+            Some(q) if !self.tables.iter().any(|t| t.alias == q) => {
+                Err(Error::Schema(format!("missing FROM-clause entry for table \"{q}\"")))
+            }
             Some(q) => Err(Error::Schema(format!("column {q}.{column} does not exist"))),
             None => Err(Error::Schema(format!("column \"{column}\" does not exist"))),
         }
@@ -85,20 +74,14 @@ impl Scope {
             [t, c] => self.resolve(Some(&ident_name(t)), &ident_name(c)),
             _ => Err(Error::Unsupported(format!(
                 "column reference {} is not supported",
-                path.iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(".")
+                path.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(".")
             ))),
         }
     }
 
     /// Every column of the scope (for `*`) or of one table (for `t.*`), as
     /// (name, position, type).
-    pub(crate) fn columns(
-        &self,
-        qualifier: Option<&str>,
-    ) -> Result<Vec<(String, usize, DataType)>> {
+    pub(crate) fn columns(&self, qualifier: Option<&str>) -> Result<Vec<(String, usize, DataType)>> {
         let mut out = Vec::new();
         let mut matched = false;
         for t in &self.tables {
@@ -111,9 +94,7 @@ impl Scope {
             }
         }
         match qualifier {
-            Some(q) if !matched => Err(Error::Schema(format!(
-                "missing FROM-clause entry for table \"{q}\""
-            ))),
+            Some(q) if !matched => Err(Error::Schema(format!("missing FROM-clause entry for table \"{q}\""))),
             _ => Ok(out),
         }
     }

@@ -147,8 +147,7 @@ pub(crate) fn bind_select(
     // Rewrite everything above the grouping over group rows.
     let (group, aggs, projection, having, order_by, global, read_distinct) = if grouped {
         let n = group.len();
-        let projection: Vec<Expr> =
-            projection.iter().map(|e| regroup(e, &group, n, &scope)).collect::<Result<_>>()?;
+        let projection: Vec<Expr> = projection.iter().map(|e| regroup(e, &group, n, &scope)).collect::<Result<_>>()?;
         let having = having.map(|h| regroup(&h, &group, n, &scope)).transpose()?;
         let order_by = order_by
             .into_iter()
@@ -184,15 +183,8 @@ pub(crate) fn bind_select(
     };
     let aggregated = grouped || distinct;
 
-    let shape = QueryShape {
-        aggregated,
-        global,
-        group,
-        aggs,
-        having,
-        order_by,
-        limited: limit.is_some() || offset.is_some(),
-    };
+    let shape =
+        QueryShape { aggregated, global, group, aggs, having, order_by, limited: limit.is_some() || offset.is_some() };
     let tables: Vec<TableId> = from.tables.iter().map(|t| t.table.id).collect();
     let choice: SourceChoice = choose_source(catalog, &from, on, conditions, shape, registry)?;
     let plan = SelectPlan {
@@ -235,7 +227,9 @@ fn split_and<'a>(e: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) {
             split_and(left, out);
             split_and(right, out);
         }
-        ast::Expr::Nested(inner) if matches!(inner.as_ref(), ast::Expr::BinaryOp { op: ast::BinaryOperator::And, .. }) => {
+        ast::Expr::Nested(inner)
+            if matches!(inner.as_ref(), ast::Expr::BinaryOp { op: ast::BinaryOperator::And, .. }) =>
+        {
             split_and(inner, out)
         }
         other => out.push(other),
@@ -419,7 +413,12 @@ pub(crate) fn default_column_name(e: &ast::Expr) -> String {
 
 /// An ORDER BY key: an output column by position or name, or an
 /// expression over the input row.
-fn order_key(binder: &mut ExprBinder<'_>, e: &ast::Expr, projection: &[Expr], columns: &[OutputColumn]) -> Result<Expr> {
+fn order_key(
+    binder: &mut ExprBinder<'_>,
+    e: &ast::Expr,
+    projection: &[Expr],
+    columns: &[OutputColumn],
+) -> Result<Expr> {
     if let ast::Expr::Value(v) = e {
         if let ast::Value::Number(n, _) = &v.value {
             let position: usize =
@@ -432,8 +431,7 @@ fn order_key(binder: &mut ExprBinder<'_>, e: &ast::Expr, projection: &[Expr], co
     }
     if let ast::Expr::Identifier(ident) = e {
         let name = ident_name(ident);
-        let matches: Vec<usize> =
-            columns.iter().enumerate().filter(|(_, c)| c.name == name).map(|(i, _)| i).collect();
+        let matches: Vec<usize> = columns.iter().enumerate().filter(|(_, c)| c.name == name).map(|(i, _)| i).collect();
         if let [only] = matches[..] {
             return Ok(projection[only].clone());
         }
@@ -441,7 +439,10 @@ fn order_key(binder: &mut ExprBinder<'_>, e: &ast::Expr, projection: &[Expr], co
     Ok(binder.bind(e, None)?.expr)
 }
 
-fn limit_offset(binder: &mut ExprBinder<'_>, clause: Option<&ast::LimitClause>) -> Result<(Option<Expr>, Option<Expr>)> {
+fn limit_offset(
+    binder: &mut ExprBinder<'_>,
+    clause: Option<&ast::LimitClause>,
+) -> Result<(Option<Expr>, Option<Expr>)> {
     let (limit, offset) = match clause {
         None => return Ok((None, None)),
         Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) => {

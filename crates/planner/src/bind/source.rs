@@ -121,8 +121,7 @@ pub(crate) fn choose_source(
         });
     }
 
-    let keys: Vec<KeyCondition> =
-        with_params.iter().enumerate().filter_map(|(i, c)| key_condition(i, c)).collect();
+    let keys: Vec<KeyCondition> = with_params.iter().enumerate().filter_map(|(i, c)| key_condition(i, c)).collect();
 
     // A unique key fixed by equalities: one probe, then the joins.
     let candidates: Vec<usize> = if from.has_outer_joins() { vec![0] } else { (0..from.tables.len()).collect() };
@@ -141,11 +140,15 @@ pub(crate) fn choose_source(
             let used: Vec<usize> = found.iter().map(|k| k.index).collect();
             let key = found.iter().map(|k| k.value.clone()).collect();
             let residual = Expr::and_all(
-                with_params.iter().enumerate().filter(|(i, _)| !used.contains(i)).map(|(_, c)| c.expr.clone()).collect(),
+                with_params
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !used.contains(i))
+                    .map(|(_, c)| c.expr.clone())
+                    .collect(),
             );
-            let single_row = planned.view.steps[1..]
-                .iter()
-                .all(|s| matches!(s.lookup_index, Some(IndexRef::Unique { .. })));
+            let single_row =
+                planned.view.steps[1..].iter().all(|s| matches!(s.lookup_index, Some(IndexRef::Unique { .. })));
             return Ok(SourceChoice {
                 view: Some(planned.view),
                 source: Source::Lookup { unique: u, key },
@@ -219,10 +222,8 @@ fn structure_source(
             used[k.index] = true;
         }
     }
-    let range_column = keys
-        .iter()
-        .find(|k| k.op != CmpOp::Eq && !eq.iter().any(|(c, _)| *c == k.column))
-        .map(|k| k.column);
+    let range_column =
+        keys.iter().find(|k| k.op != CmpOp::Eq && !eq.iter().any(|(c, _)| *c == k.column)).map(|k| k.column);
     let mut range = RangeBounds { lower: None, upper: None };
     if let Some(rc) = range_column {
         for k in keys.iter().filter(|k| k.column == rc && k.op != CmpOp::Eq) {
@@ -278,13 +279,15 @@ fn structure_source(
     let group_order: Vec<SortKey> = (0..shape.group.len())
         .map(|i| SortKey { expr: Expr::Column(i), descending: false, nulls_first: false })
         .collect();
-    let follows_groups = shape.order_by.len() <= group_order.len() && shape.order_by[..] == group_order[..shape.order_by.len()];
+    let follows_groups =
+        shape.order_by.len() <= group_order.len() && shape.order_by[..] == group_order[..shape.order_by.len()];
     let (output, having, presorted) = if !shape.global && range.is_none() && (shape.limited || shape.having.is_some()) {
         let order = if shape.order_by.is_empty() { specs(&group_order) } else { specs(&shape.order_by) };
         (Some(OutputOrder { order, having: shape.having.clone() }), None, true)
     } else if range.is_some() && shape.limited && !follows_groups {
         return Err(Error::ScanRequired(
-            "ORDER BY over aggregates with LIMIT over a parameterised range would rank every group on every read".into(),
+            "ORDER BY over aggregates with LIMIT over a parameterised range would rank every group on every read"
+                .into(),
         ));
     } else {
         (None, shape.having.clone(), shape.global || follows_groups)

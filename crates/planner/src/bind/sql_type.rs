@@ -60,8 +60,6 @@ fn varchar_length(len: Option<&ast::CharacterLength>) -> Result<Option<u32>> {
             }
             Ok(Some(*length as u32))
         }
-        Some(other) => Err(Error::Unsupported(format!(
-            "VARCHAR({other}) is not supported"
-        ))),
+        Some(other) => Err(Error::Unsupported(format!("VARCHAR({other}) is not supported"))),
     }
 }

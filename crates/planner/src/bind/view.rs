@@ -155,7 +155,12 @@ impl<'s> StepBuilder<'s> {
 
     /// The way from a row of `table` back to the rows of an earlier step
     /// that join it: the first lookup equality that compares two columns.
-    fn back_link(&self, table: usize, lookup: &[(usize, Expr)], registry: &mut StructureRegistry<'_>) -> Option<BackLink> {
+    fn back_link(
+        &self,
+        table: usize,
+        lookup: &[(usize, Expr)],
+        registry: &mut StructureRegistry<'_>,
+    ) -> Option<BackLink> {
         let _ = table;
         for (own, e) in lookup {
             if let Expr::Column(v) = e {
@@ -192,14 +197,14 @@ pub(crate) fn plan_view(
             let outer = t.kind == JoinKind::Left;
             builder.add(i, outer, &mut conds, registry)?;
             if let Some(c) = conds.first() {
-                return Err(Error::Unsupported(format!(
-                    "the ON condition `{}` refers to tables joined later",
-                    c.text
-                )));
+                return Err(Error::Unsupported(format!("the ON condition `{}` refers to tables joined later", c.text)));
             }
         }
         let filter = Expr::and_all(filters.into_iter().map(|c| c.expr).collect());
-        return Ok(PlannedView { view: ViewSpec { steps: builder.steps, filter, width }, from_order: (0..from.tables.len()).collect() });
+        return Ok(PlannedView {
+            view: ViewSpec { steps: builder.steps, filter, width },
+            from_order: (0..from.tables.len()).collect(),
+        });
     }
 
     let pool: Vec<Conjunct> = on.into_iter().flatten().chain(filters).collect();

@@ -1,0 +1,320 @@
+//! Every change to a table goes through here: the base row changes, and
+//! every structure over the table follows, as row deltas.
+//!
+//! A change runs in three phases. Before it, each affected view computes
+//! its old rows (for a joined table: the anchor rows its change reaches,
+//! and their view rows). Then the base row changes. After it, each view
+//! computes its new rows, and the differences, evaluated into index
+//! entries and aggregate contributions, are applied. Everything that can
+//! fail happens before the structures are touched, so a failure leaves
+//! them exact; the base change is then reverted.
+
+use aotdb_planner::{StructureId, StructureSpec, TableId, Value};
+use hashbrown::HashMap;
+
+use crate::database::{Database, StructureData};
+use crate::error::{Error, Result};
+use crate::row::{Row, RowId};
+use crate::structures::{Contribution, Identity, RowIndexEntry};
+use crate::undo::{UndoEntry, UndoLog};
+use crate::view::ViewRow;
+
+/// A change to one row.
+enum Op {
+    Insert(Row),
+    /// Undo of a delete: the row goes back into its old slot.
+    Restore(RowId, Row),
+    Delete(RowId),
+    Update(RowId, Row),
+}
+
+/// A view's state before a change.
+struct Before {
+    structure: StructureId,
+    /// The changed table is the view's anchor: its view rows come from
+    /// the changed row itself.
+    anchored: bool,
+    anchors: Vec<RowId>,
+    old_rows: Vec<ViewRow>,
+}
+
+/// Evaluated differences for one structure, ready to apply.
+enum Prepared {
+    Rows { structure: StructureId, remove: Vec<RowIndexEntry>, insert: Vec<RowIndexEntry> },
+    Aggregate { structure: StructureId, remove: Vec<Contribution>, add: Vec<Contribution> },
+}
+
+impl Database {
+    pub(crate) fn insert_row(&mut self, table: TableId, row: Row, undo: &mut UndoLog) -> Result<RowId> {
+        self.table(table)?.check_not_null(&row)?;
+        let (id, _) = self.change(table, Op::Insert(row))?;
+        undo.push(UndoEntry::Inserted { table, id });
+        Ok(id)
+    }
+
+    pub(crate) fn delete_row(&mut self, table: TableId, id: RowId, undo: &mut UndoLog) -> Result<Row> {
+        let (_, old) = self.change(table, Op::Delete(id))?;
+        let row = old.ok_or_else(|| Error::Internal("delete returned no row".into()))?;
+        undo.push(UndoEntry::Deleted { table, id, row: row.clone() });
+        Ok(row)
+    }
+
+    pub(crate) fn update_row(&mut self, table: TableId, id: RowId, new: Row, undo: &mut UndoLog) -> Result<()> {
+        self.table(table)?.check_not_null(&new)?;
+        let (_, old) = self.change(table, Op::Update(id, new))?;
+        let old = old.ok_or_else(|| Error::Internal("update returned no row".into()))?;
+        undo.push(UndoEntry::Updated { table, id, old });
+        Ok(())
+    }
+
+    /// Undoes every change in `undo`, newest first, and empties it.
+    pub fn rollback(&mut self, undo: &mut UndoLog) -> Result<()> {
+        while let Some(entry) = undo.entries.pop() {
+            match entry {
+                UndoEntry::Inserted { table, id } => self.change(table, Op::Delete(id))?,
+                UndoEntry::Deleted { table, id, row } => self.change(table, Op::Restore(id, row))?,
+                UndoEntry::Updated { table, id, old } => self.change(table, Op::Update(id, old))?,
+            };
+        }
+        Ok(())
+    }
+
+    /// Applies one row change with all its maintenance; returns the row's
+    /// slot and, for deletes and updates, the row as it was.
+    fn change(&mut self, table: TableId, op: Op) -> Result<(RowId, Option<Row>)> {
+        let (id, old): (Option<RowId>, Option<Row>) = match &op {
+            Op::Insert(_) | Op::Restore(..) => (None, None),
+            Op::Delete(id) | Op::Update(id, _) => {
+                let row = self
+                    .table(table)?
+                    .get(*id)
+                    .cloned()
+                    .ok_or_else(|| Error::Internal(format!("row {id} of table #{table} is missing")))?;
+                (Some(*id), Some(row))
+            }
+        };
+        let new: Option<&[Value]> = match &op {
+            Op::Insert(r) | Op::Restore(_, r) | Op::Update(_, r) => Some(r),
+            Op::Delete(_) => None,
+        };
+        let before = self.before_change(table, id, old.as_deref(), new)?;
+
+        let t = self.table_mut(table)?;
+        let (id, previous) = match op {
+            Op::Insert(row) => (t.insert(row)?, None),
+            Op::Restore(id, row) => {
+                t.restore(id, row)?;
+                (id, None)
+            }
+            Op::Delete(id) => (id, Some(t.delete(id)?)),
+            Op::Update(id, row) => (id, Some(t.update(id, row)?)),
+        };
+        self.follow_table_indexes(table, id, previous.as_deref());
+
+        match self.after_change(table, id, before) {
+            Ok(prepared) => {
+                self.apply_prepared(prepared);
+                Ok((id, previous))
+            }
+            Err(e) => {
+                self.revert_base(table, id, previous)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Puts the base row back after a failed maintenance (the views were
+    /// not touched yet).
+    fn revert_base(&mut self, table: TableId, id: RowId, previous: Option<Row>) -> Result<()> {
+        let current = self.table(table)?.get(id).cloned();
+        let t = self.table_mut(table)?;
+        match (&current, previous) {
+            (Some(_), None) => {
+                t.delete(id)?;
+            }
+            (None, Some(old)) => t.restore(id, old)?,
+            (Some(_), Some(old)) => {
+                t.update(id, old)?;
+            }
+            (None, None) => {}
+        }
+        let now = self.table(table)?.get(id).cloned();
+        self.follow_table_indexes_between(table, id, current.as_deref(), now.as_deref());
+        Ok(())
+    }
+
+    /// Keeps the table's derived hash indexes in step with a base change
+    /// (`previous` is the row before, the table holds the row after).
+    fn follow_table_indexes(&mut self, table: TableId, id: RowId, previous: Option<&[Value]>) {
+        let current = self.tables.get(&table).and_then(|t| t.get(id)).cloned();
+        self.follow_table_indexes_between(table, id, previous, current.as_deref());
+    }
+
+    fn follow_table_indexes_between(
+        &mut self,
+        table: TableId,
+        id: RowId,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) {
+        let Some(watchers) = self.watchers.get(&table) else { return };
+        for sid in watchers {
+            if let Some(StructureData::TableIndex(ti)) = self.structures.get_mut(sid).map(|s| &mut s.data) {
+                match (old, new) {
+                    (None, Some(n)) => ti.insert(n, id),
+                    (Some(o), None) => ti.remove(o, id),
+                    (Some(o), Some(n)) if ti.key_changes(o, n) => {
+                        ti.remove(o, id);
+                        ti.insert(n, id);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn before_change(
+        &self,
+        table: TableId,
+        id: Option<RowId>,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<Vec<Before>> {
+        let mut out = Vec::new();
+        let Some(watchers) = self.watchers.get(&table) else { return Ok(out) };
+        for &sid in watchers {
+            let Some(s) = self.structures.get(&sid) else { continue };
+            let Some(view) = s.spec.view() else { continue };
+            let Some(step) = view.steps.iter().position(|st| st.table == table) else { continue };
+            if let (Some(o), Some(n)) = (old, new) {
+                if s.used[step].iter().all(|&c| o[c] == n[c] && o[c].is_null() == n[c].is_null()) {
+                    continue;
+                }
+            }
+            let mut old_rows = Vec::new();
+            if step == 0 {
+                if let (Some(id), Some(o)) = (id, old) {
+                    self.expand(view, id, o, &mut old_rows)?;
+                }
+                out.push(Before { structure: sid, anchored: true, anchors: Vec::new(), old_rows });
+            } else {
+                let mut anchors = Vec::new();
+                for r in [old, new].into_iter().flatten() {
+                    self.anchors_of(view, step, r, &mut anchors)?;
+                }
+                anchors.sort_unstable();
+                anchors.dedup();
+                let anchor_table = self.table(view.anchor())?;
+                for &a in &anchors {
+                    if let Some(row) = anchor_table.get(a) {
+                        self.expand(view, a, row, &mut old_rows)?;
+                    }
+                }
+                out.push(Before { structure: sid, anchored: false, anchors, old_rows });
+            }
+        }
+        Ok(out)
+    }
+
+    fn after_change(&self, table: TableId, id: RowId, before: Vec<Before>) -> Result<Vec<Prepared>> {
+        let mut prepared = Vec::with_capacity(before.len());
+        for b in before {
+            let Some(s) = self.structures.get(&b.structure) else { continue };
+            let Some(view) = s.spec.view() else { continue };
+            let mut new_rows = Vec::new();
+            if b.anchored {
+                if let Some(row) = self.table(table)?.get(id) {
+                    self.expand(view, id, row, &mut new_rows)?;
+                }
+            } else {
+                let anchor_table = self.table(view.anchor())?;
+                for &a in &b.anchors {
+                    if let Some(row) = anchor_table.get(a) {
+                        self.expand(view, a, row, &mut new_rows)?;
+                    }
+                }
+            }
+            prepared.push(self.diff(b.structure, &b.old_rows, &new_rows)?);
+        }
+        Ok(prepared)
+    }
+
+    /// The entries to remove and insert to go from `old` view rows to `new`.
+    fn diff(&self, sid: StructureId, old: &[ViewRow], new: &[ViewRow]) -> Result<Prepared> {
+        let s = self.structures.get(&sid).ok_or_else(|| Error::Internal(format!("structure #{sid} vanished")))?;
+        let olds: HashMap<&Identity, &ViewRow> = old.iter().map(|r| (&r.identity, r)).collect();
+        let news: HashMap<&Identity, &ViewRow> = new.iter().map(|r| (&r.identity, r)).collect();
+        match (&s.data, s.spec.as_ref()) {
+            (StructureData::RowIndex(_), StructureSpec::RowIndex { .. }) => {
+                let (mut remove, mut insert) = (Vec::new(), Vec::new());
+                for r in old {
+                    let before = s.row_entry(r)?;
+                    match news.get(&r.identity) {
+                        Some(n) => {
+                            let after = s.row_entry(n)?;
+                            if after != before {
+                                remove.push(before);
+                                insert.push(after);
+                            }
+                        }
+                        None => remove.push(before),
+                    }
+                }
+                for r in new.iter().filter(|r| !olds.contains_key(&r.identity)) {
+                    insert.push(s.row_entry(r)?);
+                }
+                Ok(Prepared::Rows { structure: sid, remove, insert })
+            }
+            (StructureData::Aggregate(a), _) => {
+                let (mut remove, mut add) = (Vec::new(), Vec::new());
+                for r in old {
+                    let before = a.contribution(&r.values, r.identity.clone())?;
+                    match news.get(&r.identity) {
+                        Some(n) => {
+                            let after = a.contribution(&n.values, n.identity.clone())?;
+                            if after != before {
+                                remove.push(before);
+                                add.push(after);
+                            }
+                        }
+                        None => remove.push(before),
+                    }
+                }
+                for r in new.iter().filter(|r| !olds.contains_key(&r.identity)) {
+                    add.push(a.contribution(&r.values, r.identity.clone())?);
+                }
+                Ok(Prepared::Aggregate { structure: sid, remove, add })
+            }
+            _ => Err(Error::Internal(format!("structure #{sid} is not a view"))),
+        }
+    }
+
+    fn apply_prepared(&mut self, prepared: Vec<Prepared>) {
+        for p in prepared {
+            match p {
+                Prepared::Rows { structure, remove, insert } => {
+                    if let Some(StructureData::RowIndex(ri)) = self.structures.get_mut(&structure).map(|s| &mut s.data)
+                    {
+                        for e in &remove {
+                            ri.remove(e);
+                        }
+                        for e in insert {
+                            ri.insert(e);
+                        }
+                    }
+                }
+                Prepared::Aggregate { structure, remove, add } => {
+                    if let Some(StructureData::Aggregate(a)) = self.structures.get_mut(&structure).map(|s| &mut s.data)
+                    {
+                        for c in &remove {
+                            a.apply(c, -1);
+                        }
+                        for c in &add {
+                            a.apply(c, 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Aggregate states: running COUNT/SUM/AVG/MIN/MAX/COUNT(DISTINCT) that
+//! take rows in and out, and the mergeable partials the range trees keep
+//! per subtree.
+
+use std::collections::BTreeMap;
+
+use aotdb_planner::{AggFunc, AggSpec, DataType, Error as PlanError, Value};
+use hashbrown::HashMap;
+
+/// A running aggregate over a changing multiset of rows.
+#[derive(Debug, Clone)]
+pub enum AggState {
+    Count(i64),
+    SumInt {
+        sum: i128,
+        n: i64,
+    },
+    SumFloat {
+        sum: f64,
+        n: i64,
+    },
+    /// MIN and MAX keep every value with its multiplicity, so deleting the
+    /// current extreme finds the next one.
+    Extremes(BTreeMap<Value, u32>),
+    Distinct(HashMap<Value, u32>),
+}
+
+fn is_float(spec: &AggSpec) -> bool {
+    spec.arg_ty.is_some_and(|t| t.is_float())
+}
+
+impl AggState {
+    pub fn new(spec: &AggSpec) -> AggState {
+        match spec.func {
+            AggFunc::CountStar | AggFunc::Count => AggState::Count(0),
+            AggFunc::Sum | AggFunc::Avg if is_float(spec) => AggState::SumFloat { sum: 0.0, n: 0 },
+            AggFunc::Sum | AggFunc::Avg => AggState::SumInt { sum: 0, n: 0 },
+            AggFunc::Min | AggFunc::Max => AggState::Extremes(BTreeMap::new()),
+            AggFunc::CountDistinct => AggState::Distinct(HashMap::new()),
+        }
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) one row whose argument is
+    /// `arg` (`None` for COUNT(*)).
+    pub fn apply(&mut self, arg: Option<&Value>, sign: i64) {
+        let value = arg.filter(|v| !v.is_null());
+        match self {
+            AggState::Count(c) => {
+                if arg.is_none() || value.is_some() {
+                    *c += sign;
+                }
+            }
+            AggState::SumInt { sum, n } => {
+                if let Some(Value::Int(i)) = value {
+                    *sum += sign as i128 * *i as i128;
+                    *n += sign;
+                }
+            }
+            AggState::SumFloat { sum, n } => {
+                if let Some(x) = value.and_then(as_f64) {
+                    *sum += sign as f64 * x;
+                    *n += sign;
+                    if *n == 0 {
+                        // Cancel the rounding left over from removals.
+                        *sum = 0.0;
+                    }
+                }
+            }
+            AggState::Extremes(map) => {
+                if let Some(v) = value {
+                    multiset_apply(map, v, sign);
+                }
+            }
+            AggState::Distinct(map) => {
+                if let Some(v) = value {
+                    if sign > 0 {
+                        *map.entry(v.clone()).or_insert(0) += 1;
+                    } else if let Some(c) = map.get_mut(v) {
+                        *c -= 1;
+                        if *c == 0 {
+                            map.remove(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn output(&self, spec: &AggSpec) -> Result<Value, PlanError> {
+        Ok(match self {
+            AggState::Count(c) => Value::Int(*c),
+            AggState::Distinct(map) => Value::Int(map.len() as i64),
+            AggState::SumInt { sum, n } => sum_output(spec, *n, Some(*sum), None)?,
+            AggState::SumFloat { sum, n } => sum_output(spec, *n, None, Some(*sum))?,
+            AggState::Extremes(map) => {
+                let v = if spec.func == AggFunc::Min { map.keys().next() } else { map.keys().next_back() };
+                v.cloned().unwrap_or(Value::Null)
+            }
+        })
+    }
+}
+
+fn multiset_apply(map: &mut BTreeMap<Value, u32>, v: &Value, sign: i64) {
+    if sign > 0 {
+        *map.entry(v.clone()).or_insert(0) += 1;
+    } else if let Some(c) = map.get_mut(v) {
+        *c -= 1;
+        if *c == 0 {
+            map.remove(v);
+        }
+    }
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(x) => Some(*x),
+        _ => None,
+    }
+}
+
+/// SUM and AVG results: NULL over no values; integer sums must fit a
+/// BIGINT.
+fn sum_output(spec: &AggSpec, n: i64, int_sum: Option<i128>, float_sum: Option<f64>) -> Result<Value, PlanError> {
+    if n == 0 {
+        return Ok(Value::Null);
+    }
+    let total = match (int_sum, float_sum) {
+        (Some(s), _) => Total::Int(s),
+        (None, Some(f)) => Total::Float(f),
+        _ => return Ok(Value::Null),
+    };
+    Ok(match (spec.func, total) {
+        (AggFunc::Avg, Total::Int(s)) => Value::Float(s as f64 / n as f64),
+        (AggFunc::Avg, Total::Float(f)) => Value::Float(f / n as f64),
+        (_, Total::Int(s)) => Value::Int(i64::try_from(s).map_err(|_| PlanError::Data("bigint out of range".into()))?),
+        (_, Total::Float(f)) if spec.ty == DataType::Real => Value::Float(f as f32 as f64),
+        (_, Total::Float(f)) => Value::Float(f),
+    })
+}
+
+enum Total {
+    Int(i128),
+    Float(f64),
+}
+
+/// A mergeable summary of some rows for one aggregate (what a range tree
+/// keeps per subtree).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Partial {
+    Count(i64),
+    SumInt { sum: i128, n: i64 },
+    SumFloat { sum: f64, n: i64 },
+    Min(Value),
+    Max(Value),
+}
+
+impl Partial {
+    pub fn empty(spec: &AggSpec) -> Partial {
+        match spec.func {
+            AggFunc::CountStar | AggFunc::Count | AggFunc::CountDistinct => Partial::Count(0),
+            AggFunc::Sum | AggFunc::Avg if is_float(spec) => Partial::SumFloat { sum: 0.0, n: 0 },
+            AggFunc::Sum | AggFunc::Avg => Partial::SumInt { sum: 0, n: 0 },
+            AggFunc::Min => Partial::Min(Value::Null),
+            AggFunc::Max => Partial::Max(Value::Null),
+        }
+    }
+
+    /// The summary of one row.
+    pub fn of_row(spec: &AggSpec, arg: Option<&Value>) -> Partial {
+        let value = arg.filter(|v| !v.is_null());
+        match (Partial::empty(spec), value) {
+            (Partial::Count(_), _) if arg.is_none() => Partial::Count(1),
+            (Partial::Count(_), v) => Partial::Count(v.is_some() as i64),
+            (Partial::SumInt { .. }, Some(Value::Int(i))) => Partial::SumInt { sum: *i as i128, n: 1 },
+            (Partial::SumFloat { .. }, Some(v)) => Partial::SumFloat { sum: as_f64(v).unwrap_or(0.0), n: 1 },
+            (Partial::Min(_), Some(v)) => Partial::Min(v.clone()),
+            (Partial::Max(_), Some(v)) => Partial::Max(v.clone()),
+            (empty, _) => empty,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Partial) {
+        match (self, other) {
+            (Partial::Count(a), Partial::Count(b)) => *a += b,
+            (Partial::SumInt { sum, n }, Partial::SumInt { sum: s2, n: n2 }) => {
+                *sum += s2;
+                *n += n2;
+            }
+            (Partial::SumFloat { sum, n }, Partial::SumFloat { sum: s2, n: n2 }) => {
+                *sum += s2;
+                *n += n2;
+            }
+            (Partial::Min(a), Partial::Min(b)) => {
+                if !b.is_null() && (a.is_null() || b < a) {
+                    *a = b.clone();
+                }
+            }
+            (Partial::Max(a), Partial::Max(b)) => {
+                if !b.is_null() && (a.is_null() || b > a) {
+                    *a = b.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn output(&self, spec: &AggSpec) -> Result<Value, PlanError> {
+        match self {
+            Partial::Count(c) => Ok(Value::Int(*c)),
+            Partial::SumInt { sum, n } => sum_output(spec, *n, Some(*sum), None),
+            Partial::SumFloat { sum, n } => sum_output(spec, *n, None, Some(*sum)),
+            Partial::Min(v) | Partial::Max(v) => Ok(v.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aotdb_planner::Expr;
+
+    fn spec(func: AggFunc, ty: DataType) -> AggSpec {
+        AggSpec { func, arg: Some(Expr::Column(0)), arg_ty: Some(ty), ty }
+    }
+
+    #[test]
+    fn max_survives_deleting_the_extreme() {
+        let s = spec(AggFunc::Max, DataType::BigInt);
+        let mut st = AggState::new(&s);
+        for v in [3, 9, 9, 4] {
+            st.apply(Some(&Value::Int(v)), 1);
+        }
+        st.apply(Some(&Value::Int(9)), -1);
+        assert_eq!(st.output(&s).unwrap(), Value::Int(9));
+        st.apply(Some(&Value::Int(9)), -1);
+        assert_eq!(st.output(&s).unwrap(), Value::Int(4));
+    }
+
+    #[test]
+    fn sums_of_nothing_are_null_and_counts_skip_nulls() {
+        let s = spec(AggFunc::Sum, DataType::BigInt);
+        let mut st = AggState::new(&s);
+        st.apply(Some(&Value::Null), 1);
+        assert_eq!(st.output(&s).unwrap(), Value::Null);
+        let c = spec(AggFunc::Count, DataType::BigInt);
+        let mut cs = AggState::new(&c);
+        cs.apply(Some(&Value::Null), 1);
+        cs.apply(Some(&Value::Int(1)), 1);
+        assert_eq!(cs.output(&c).unwrap(), Value::Int(1));
+    }
+}

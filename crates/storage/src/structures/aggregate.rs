@@ -1,0 +1,230 @@
+//! An aggregate view: for each value of the statement's equality keys, its
+//! groups (ordered by group values) with running aggregates; with a range
+//! column, each group keeps a range tree instead; with an output order,
+//! the groups that pass HAVING are also kept ranked (top-N).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use aotdb_planner::eval::{eval, eval_predicate};
+use aotdb_planner::{AggSpec, AggregateSpec, Error as PlanError, SortSpec, Value};
+use hashbrown::HashMap;
+
+use super::agg_state::{AggState, Partial};
+use super::range_tree::RangeTree;
+use super::sort_key::{part, Identity, OrderedKey, Part};
+use crate::row::Key;
+
+#[derive(Debug)]
+enum Group {
+    Plain { rows: u64, states: Vec<AggState> },
+    Ranged(RangeTree),
+}
+
+#[derive(Debug, Default)]
+struct KeyGroups {
+    groups: BTreeMap<Key, Group>,
+    ranked: BTreeSet<OrderedKey>,
+}
+
+#[derive(Debug)]
+pub struct AggregateView {
+    spec: AggregateSpec,
+    aggs: Arc<[AggSpec]>,
+    keys: HashMap<Key, KeyGroups>,
+    groups: usize,
+}
+
+/// What one view row adds to (or takes from) the view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    eq: Key,
+    group: Key,
+    /// The range column's value; rows where it is NULL never fall in a
+    /// range and are left out.
+    range: Option<Value>,
+    args: Box<[Value]>,
+    identity: Identity,
+}
+
+/// Bounds of a range read, each `(value, inclusive)`.
+pub type RangeRead<'a> = (Option<&'a (Value, bool)>, Option<&'a (Value, bool)>);
+
+impl AggregateView {
+    pub fn new(spec: AggregateSpec) -> AggregateView {
+        let aggs: Arc<[AggSpec]> = spec.aggs.clone().into();
+        AggregateView { spec, aggs, keys: HashMap::new(), groups: 0 }
+    }
+
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    /// Evaluates what a view row contributes.
+    pub fn contribution(&self, row: &[Value], identity: Identity) -> Result<Contribution, PlanError> {
+        let eval_all = |exprs: &[aotdb_planner::Expr]| -> Result<Key, PlanError> {
+            exprs.iter().map(|e| eval(e, row, &[])).collect::<Result<Vec<_>, _>>().map(Vec::into_boxed_slice)
+        };
+        let args = self
+            .aggs
+            .iter()
+            .map(|a| match &a.arg {
+                Some(e) => eval(e, row, &[]),
+                None => Ok(Value::Null),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_boxed_slice();
+        let range = match &self.spec.range {
+            Some(e) => Some(eval(e, row, &[])?),
+            None => None,
+        };
+        Ok(Contribution { eq: eval_all(&self.spec.eq)?, group: eval_all(&self.spec.group)?, range, args, identity })
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) a contribution.
+    pub fn apply(&mut self, c: &Contribution, sign: i64) {
+        if self.spec.range.is_some() && c.range.as_ref().is_none_or(|v| v.is_null()) {
+            return;
+        }
+        let ranked = self.spec.output.is_some();
+        let key_groups = self.keys.entry(c.eq.clone()).or_default();
+        if ranked {
+            if let Some(old) = rank_key(&self.spec, &self.aggs, &c.group, key_groups.groups.get(&c.group)) {
+                key_groups.ranked.remove(&old);
+            }
+        }
+        let created = !key_groups.groups.contains_key(&c.group);
+        let group = key_groups.groups.entry(c.group.clone()).or_insert_with(|| match &self.spec.range {
+            Some(_) => Group::Ranged(RangeTree::new(self.aggs.clone())),
+            None => Group::Plain { rows: 0, states: self.aggs.iter().map(AggState::new).collect() },
+        });
+        let empty = match group {
+            Group::Plain { rows, states } => {
+                for (state, (spec, arg)) in states.iter_mut().zip(self.aggs.iter().zip(c.args.iter())) {
+                    state.apply(spec.arg.as_ref().map(|_| arg), sign);
+                }
+                *rows = rows.saturating_add_signed(sign);
+                *rows == 0
+            }
+            Group::Ranged(tree) => {
+                let value = c.range.clone().unwrap_or(Value::Null);
+                if sign > 0 {
+                    tree.insert(value, c.identity.clone(), c.args.clone());
+                } else {
+                    tree.remove(&value, &c.identity);
+                }
+                tree.is_empty()
+            }
+        };
+        if created {
+            self.groups += 1;
+        }
+        if empty {
+            key_groups.groups.remove(&c.group);
+            self.groups -= 1;
+        } else if ranked {
+            if let Some(new) = rank_key(&self.spec, &self.aggs, &c.group, key_groups.groups.get(&c.group)) {
+                key_groups.ranked.insert(new);
+            }
+        }
+        if key_groups.groups.is_empty() {
+            self.keys.remove(&c.eq);
+        }
+    }
+
+    /// Visits the group rows of `eq` (group values, then aggregates) in the
+    /// view's order; `visit` returns false to stop. A view without GROUP BY
+    /// always yields its one row, empty aggregates included.
+    pub fn read(
+        &self,
+        eq: &[Value],
+        range: RangeRead<'_>,
+        mut visit: impl FnMut(Vec<Value>) -> Result<bool, PlanError>,
+    ) -> Result<(), PlanError> {
+        let global = self.spec.group.is_empty();
+        let key_groups = self.keys.get(eq);
+        let mut produced = false;
+        if let Some(kg) = key_groups {
+            if self.spec.output.is_some() {
+                for entry in &kg.ranked {
+                    let group = group_of_rank(entry, self.spec.group.len());
+                    let Some(g) = kg.groups.get(&group) else { continue };
+                    produced = true;
+                    if !visit(group_row(&self.aggs, &group, g, range)?.unwrap_or_default())? {
+                        return Ok(());
+                    }
+                }
+            } else {
+                for (group, g) in &kg.groups {
+                    let Some(row) = group_row(&self.aggs, group, g, range)? else { continue };
+                    produced = true;
+                    if !visit(row)? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if global && !produced {
+            let empty: Vec<Value> = self.aggs.iter().map(|a| Partial::empty(a).output(a)).collect::<Result<_, _>>()?;
+            visit(empty)?;
+        }
+        Ok(())
+    }
+}
+
+/// A group's row: its values, then each aggregate; `None` when a range
+/// read finds no rows in it.
+fn group_row(
+    aggs: &[AggSpec],
+    group: &[Value],
+    g: &Group,
+    range: RangeRead<'_>,
+) -> Result<Option<Vec<Value>>, PlanError> {
+    let mut row: Vec<Value> = group.to_vec();
+    match g {
+        Group::Plain { states, .. } => {
+            for (state, spec) in states.iter().zip(aggs) {
+                row.push(state.output(spec)?);
+            }
+        }
+        Group::Ranged(tree) => {
+            let summary = tree.query(range.0, range.1);
+            if summary.rows == 0 {
+                return Ok(None);
+            }
+            for (p, spec) in summary.partials.iter().zip(aggs) {
+                row.push(p.output(spec)?);
+            }
+        }
+    }
+    Ok(Some(row))
+}
+
+/// The ranked-set key of a group: ORDER BY values over its row, then the
+/// group values (so every group has its own key). `None` if the group is
+/// absent or fails HAVING.
+fn rank_key(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: Option<&Group>) -> Option<OrderedKey> {
+    let output = spec.output.as_ref()?;
+    let g = g?;
+    // A sum that overflows ranks as NULL; reading it reports the error.
+    let row = group_row(aggs, group, g, (None, None)).ok().flatten()?;
+    if let Some(h) = &output.having {
+        if !eval_predicate(h, &row, &[]).unwrap_or(false) {
+            return None;
+        }
+    }
+    let mut parts: Vec<Part> =
+        output.order.iter().map(|s: &SortSpec| part(eval(&s.expr, &row, &[]).unwrap_or(Value::Null), s)).collect();
+    parts.extend(group.iter().map(|v| Part::Val { value: v.clone(), descending: false, nulls_first: false }));
+    Some(parts.into_boxed_slice())
+}
+
+fn group_of_rank(entry: &OrderedKey, width: usize) -> Key {
+    entry[entry.len() - width..]
+        .iter()
+        .map(|p| match p {
+            Part::Val { value, .. } => value.clone(),
+            _ => Value::Null,
+        })
+        .collect()
+}

@@ -1,0 +1,334 @@
+//! An ordered tree of rows with running aggregates: a treap keyed by
+//! (range value, row identity) whose nodes keep the aggregate summary of
+//! their subtree, so the aggregates of any key range cost O(log n).
+//! Nodes live in an arena and link by index; priorities come from a hash
+//! of the identity, so the shape is the same on every replay.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use aotdb_planner::{AggSpec, Value};
+
+use super::agg_state::Partial;
+use super::sort_key::Identity;
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+struct Node {
+    value: Value,
+    identity: Identity,
+    priority: u64,
+    left: u32,
+    right: u32,
+    /// This row's aggregate arguments.
+    args: Box<[Value]>,
+    /// Rows in the subtree and their aggregate summaries.
+    rows: u64,
+    summary: Box<[Partial]>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RangeTree {
+    aggs: Arc<[AggSpec]>,
+    nodes: Vec<Node>,
+    free: Vec<u32>,
+    root: u32,
+}
+
+/// Aggregates over a key range.
+#[derive(Debug, Clone)]
+pub struct RangeSummary {
+    pub rows: u64,
+    pub partials: Vec<Partial>,
+}
+
+fn priority_of(identity: &Identity) -> u64 {
+    // splitmix64 over the row ids.
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for &id in identity.ids() {
+        let mut z = h ^ (id as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        h = z ^ (z >> 31);
+    }
+    h
+}
+
+impl RangeTree {
+    pub fn new(aggs: Arc<[AggSpec]>) -> RangeTree {
+        RangeTree { aggs, nodes: Vec::new(), free: Vec::new(), root: NIL }
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> u64 {
+        if self.root == NIL {
+            0
+        } else {
+            self.nodes[self.root as usize].rows
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.root == NIL
+    }
+
+    fn cmp_key(&self, n: u32, value: &Value, identity: &Identity) -> Ordering {
+        let node = &self.nodes[n as usize];
+        node.value.cmp(value).then_with(|| node.identity.cmp(identity))
+    }
+
+    fn own_summary(&self, args: &[Value]) -> Box<[Partial]> {
+        self.aggs.iter().zip(args).map(|(spec, a)| Partial::of_row(spec, spec.arg.as_ref().map(|_| a))).collect()
+    }
+
+    fn update(&mut self, n: u32) {
+        let (left, right) = {
+            let node = &self.nodes[n as usize];
+            (node.left, node.right)
+        };
+        let mut rows = 1;
+        let mut summary = self.own_summary(&self.nodes[n as usize].args);
+        for child in [left, right] {
+            if child != NIL {
+                let c = &self.nodes[child as usize];
+                rows += c.rows;
+                for (s, p) in summary.iter_mut().zip(c.summary.iter()) {
+                    s.merge(p);
+                }
+            }
+        }
+        let node = &mut self.nodes[n as usize];
+        node.rows = rows;
+        node.summary = summary;
+    }
+
+    /// Splits `n` into keys before (value, identity) and the rest.
+    fn split(&mut self, n: u32, value: &Value, identity: &Identity) -> (u32, u32) {
+        if n == NIL {
+            return (NIL, NIL);
+        }
+        if self.cmp_key(n, value, identity) == Ordering::Less {
+            let right = self.nodes[n as usize].right;
+            let (l, r) = self.split(right, value, identity);
+            self.nodes[n as usize].right = l;
+            self.update(n);
+            (n, r)
+        } else {
+            let left = self.nodes[n as usize].left;
+            let (l, r) = self.split(left, value, identity);
+            self.nodes[n as usize].left = r;
+            self.update(n);
+            (l, n)
+        }
+    }
+
+    fn merge(&mut self, a: u32, b: u32) -> u32 {
+        if a == NIL {
+            return b;
+        }
+        if b == NIL {
+            return a;
+        }
+        if self.nodes[a as usize].priority > self.nodes[b as usize].priority {
+            let ar = self.nodes[a as usize].right;
+            let m = self.merge(ar, b);
+            self.nodes[a as usize].right = m;
+            self.update(a);
+            a
+        } else {
+            let bl = self.nodes[b as usize].left;
+            let m = self.merge(a, bl);
+            self.nodes[b as usize].left = m;
+            self.update(b);
+            b
+        }
+    }
+
+    pub fn insert(&mut self, value: Value, identity: Identity, args: Box<[Value]>) {
+        let summary = self.own_summary(&args);
+        let node =
+            Node { priority: priority_of(&identity), value, identity, left: NIL, right: NIL, args, rows: 1, summary };
+        let (v, id) = (node.value.clone(), node.identity.clone());
+        let index = match self.free.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = node;
+                i
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        };
+        let (l, r) = self.split(self.root, &v, &id);
+        let m = self.merge(l, index);
+        self.root = self.merge(m, r);
+    }
+
+    /// Removes the row; returns whether it was there.
+    pub fn remove(&mut self, value: &Value, identity: &Identity) -> bool {
+        let (l, rest) = self.split(self.root, value, identity);
+        // `rest` starts with the row if present: take its leftmost node.
+        let (found, r) = self.take_first(rest, value, identity);
+        self.root = self.merge(l, r);
+        if let Some(i) = found {
+            self.free.push(i);
+            // Drop the values the freed slot holds.
+            let node = &mut self.nodes[i as usize];
+            node.args = Box::new([]);
+            node.value = Value::Null;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn take_first(&mut self, n: u32, value: &Value, identity: &Identity) -> (Option<u32>, u32) {
+        if n == NIL {
+            return (None, NIL);
+        }
+        let left = self.nodes[n as usize].left;
+        if left == NIL {
+            if self.cmp_key(n, value, identity) == Ordering::Equal {
+                let right = self.nodes[n as usize].right;
+                return (Some(n), right);
+            }
+            return (None, n);
+        }
+        let (found, new_left) = self.take_first(left, value, identity);
+        self.nodes[n as usize].left = new_left;
+        self.update(n);
+        (found, n)
+    }
+
+    /// Aggregates of the rows whose value lies within the bounds (each
+    /// `(value, inclusive)`).
+    pub fn query(&self, lower: Option<&(Value, bool)>, upper: Option<&(Value, bool)>) -> RangeSummary {
+        let mut acc = RangeSummary { rows: 0, partials: self.aggs.iter().map(Partial::empty).collect() };
+        self.collect(self.root, lower, upper, &mut acc);
+        acc
+    }
+
+    fn add_subtree(&self, n: u32, acc: &mut RangeSummary) {
+        if n == NIL {
+            return;
+        }
+        let node = &self.nodes[n as usize];
+        acc.rows += node.rows;
+        for (a, p) in acc.partials.iter_mut().zip(node.summary.iter()) {
+            a.merge(p);
+        }
+    }
+
+    fn add_node(&self, n: u32, acc: &mut RangeSummary) {
+        let node = &self.nodes[n as usize];
+        acc.rows += 1;
+        for (a, p) in acc.partials.iter_mut().zip(self.own_summary(&node.args).iter()) {
+            a.merge(p);
+        }
+    }
+
+    fn above_lower(v: &Value, lower: Option<&(Value, bool)>) -> bool {
+        match lower {
+            None => true,
+            Some((b, inclusive)) => match v.sql_cmp(b) {
+                Some(Ordering::Greater) => true,
+                Some(Ordering::Equal) => *inclusive,
+                _ => false,
+            },
+        }
+    }
+
+    fn below_upper(v: &Value, upper: Option<&(Value, bool)>) -> bool {
+        match upper {
+            None => true,
+            Some((b, inclusive)) => match v.sql_cmp(b) {
+                Some(Ordering::Less) => true,
+                Some(Ordering::Equal) => *inclusive,
+                _ => false,
+            },
+        }
+    }
+
+    fn collect(&self, n: u32, lower: Option<&(Value, bool)>, upper: Option<&(Value, bool)>, acc: &mut RangeSummary) {
+        if n == NIL {
+            return;
+        }
+        if lower.is_none() && upper.is_none() {
+            self.add_subtree(n, acc);
+            return;
+        }
+        let node = &self.nodes[n as usize];
+        let ok_low = Self::above_lower(&node.value, lower);
+        let ok_high = Self::below_upper(&node.value, upper);
+        if !ok_low {
+            self.collect(node.right, lower, upper, acc);
+        } else if !ok_high {
+            self.collect(node.left, lower, upper, acc);
+        } else {
+            self.collect(node.left, lower, None, acc);
+            self.add_node(n, acc);
+            self.collect(node.right, None, upper, acc);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aotdb_planner::{AggFunc, DataType, Expr};
+
+    fn aggs() -> Arc<[AggSpec]> {
+        vec![
+            AggSpec { func: AggFunc::CountStar, arg: None, arg_ty: None, ty: DataType::BigInt },
+            AggSpec {
+                func: AggFunc::Sum,
+                arg: Some(Expr::Column(1)),
+                arg_ty: Some(DataType::BigInt),
+                ty: DataType::BigInt,
+            },
+            AggSpec {
+                func: AggFunc::Max,
+                arg: Some(Expr::Column(1)),
+                arg_ty: Some(DataType::BigInt),
+                ty: DataType::BigInt,
+            },
+        ]
+        .into()
+    }
+
+    #[test]
+    fn range_aggregates_match_a_brute_force_sum() {
+        let mut tree = RangeTree::new(aggs());
+        let mut rows: Vec<(i64, u32, i64)> = Vec::new();
+        let mut x: u64 = 7;
+        for i in 0..2000u32 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let t = ((x >> 33) % 500) as i64;
+            let amount = ((x >> 13) % 100) as i64;
+            rows.push((t, i, amount));
+            tree.insert(
+                Value::Int(t),
+                Identity::One(i),
+                vec![Value::Null, Value::Int(amount), Value::Int(amount)].into(),
+            );
+            if i % 3 == 0 {
+                let (t, id, _) = rows.remove(((x >> 7) as usize) % rows.len());
+                assert!(tree.remove(&Value::Int(t), &Identity::One(id)));
+            }
+        }
+        for (lo, hi) in [(0, 499), (100, 200), (250, 250), (300, 100)] {
+            let s = tree.query(Some(&(Value::Int(lo), true)), Some(&(Value::Int(hi), false)));
+            let expect: Vec<&(i64, u32, i64)> = rows.iter().filter(|(t, _, _)| *t >= lo && *t < hi).collect();
+            assert_eq!(s.rows, expect.len() as u64);
+            let sum: i64 = expect.iter().map(|r| r.2).sum();
+            assert_eq!(
+                s.partials[1].output(&aggs()[1]).unwrap(),
+                if expect.is_empty() { Value::Null } else { Value::Int(sum) }
+            );
+            let max = expect.iter().map(|r| r.2).max();
+            assert_eq!(s.partials[2].output(&aggs()[2]).unwrap(), max.map(Value::Int).unwrap_or(Value::Null));
+        }
+        assert_eq!(tree.len(), rows.len() as u64);
+    }
+}

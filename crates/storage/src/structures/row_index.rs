@@ -1,0 +1,84 @@
+//! A row index: view rows grouped by the values of the statement's
+//! equality keys, each group ordered by the statement's sort keys (then
+//! by row identity). Entries hold only the keys and the identity; rows are
+//! read from their tables when the statement runs.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use aotdb_planner::{SortSpec, Value};
+use hashbrown::HashMap;
+
+use super::sort_key::{ordered_key, range_bounds, Identity, OrderedKey, Part};
+use crate::row::Key;
+
+#[derive(Debug, Default)]
+pub struct RowIndex {
+    groups: HashMap<Key, BTreeSet<OrderedKey>>,
+    entries: usize,
+}
+
+/// One entry's place: its equality key and its ordered key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowIndexEntry {
+    pub eq: Key,
+    pub key: OrderedKey,
+}
+
+impl RowIndexEntry {
+    pub fn new(eq: Vec<Value>, sort: Vec<Value>, order: &[SortSpec], identity: Identity) -> RowIndexEntry {
+        RowIndexEntry { eq: eq.into_boxed_slice(), key: ordered_key(sort, order, identity) }
+    }
+}
+
+impl RowIndex {
+    pub fn insert(&mut self, e: RowIndexEntry) {
+        if self.groups.entry(e.eq).or_default().insert(e.key) {
+            self.entries += 1;
+        }
+    }
+
+    pub fn remove(&mut self, e: &RowIndexEntry) {
+        if let Some(set) = self.groups.get_mut(&e.eq) {
+            if set.remove(&e.key) {
+                self.entries -= 1;
+            }
+            if set.is_empty() {
+                self.groups.remove(&e.eq);
+            }
+        }
+    }
+
+    /// Identities in the group of `eq`, in index order, within the range
+    /// on the first sort key if given. `visit` returns false to stop.
+    pub fn scan(
+        &self,
+        eq: &[Value],
+        range: Option<(&SortSpec, Option<(Value, bool)>, Option<(Value, bool)>)>,
+        mut visit: impl FnMut(&Identity) -> bool,
+    ) {
+        let Some(set) = self.groups.get(eq) else { return };
+        let (lo, hi) = match range {
+            Some((spec, lower, upper)) => range_bounds(spec, lower, upper),
+            None => (Bound::Unbounded, Bound::Unbounded),
+        };
+        if let (Bound::Excluded(a), Bound::Excluded(b)) = (&lo, &hi) {
+            // BTreeSet::range panics on an inverted range.
+            if a > b {
+                return;
+            }
+        }
+        for key in set.range((lo, hi)) {
+            if let Some(Part::Id(identity)) = key.last() {
+                if !visit(identity) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Entries in all groups.
+    pub fn len(&self) -> usize {
+        self.entries
+    }
+}

@@ -1,0 +1,88 @@
+//! Running writes: INSERT evaluates its VALUES rows; UPDATE and DELETE
+//! find their rows through the plan's source first, then change them one
+//! by one. Every change is recorded in the undo log.
+
+use aotdb_planner::eval::eval;
+use aotdb_planner::{
+    coerce_for_column, DeletePlan, Error as PlanError, Expr, InsertPlan, Plan, Statement, UpdatePlan, Value,
+};
+
+use crate::database::Database;
+use crate::error::Result;
+use crate::read::Outcome;
+use crate::row::Row;
+use crate::undo::UndoLog;
+
+fn eval_all(exprs: &[Expr], row: &[Value], params: &[Value]) -> Result<Vec<Value>, PlanError> {
+    exprs.iter().map(|e| eval(e, row, params)).collect()
+}
+
+impl Database {
+    /// Runs any statement. Changes are recorded in `undo`; on error the
+    /// caller rolls back (a statement that fails halfway, say on its third
+    /// VALUES row, has changed the first two).
+    pub fn execute(&mut self, stmt: &Statement, params: &[Value], undo: &mut UndoLog) -> Result<Outcome> {
+        match &stmt.plan {
+            Plan::Select(p) => self.select(p, params).map(Outcome::Rows),
+            Plan::Insert(p) => self.insert(p, params, undo),
+            Plan::Update(p) => self.update(p, params, undo),
+            Plan::Delete(p) => self.delete(p, params, undo),
+        }
+    }
+
+    fn insert(&mut self, p: &InsertPlan, params: &[Value], undo: &mut UndoLog) -> Result<Outcome> {
+        let def = self.table(p.table)?.def.clone();
+        let mut returned = Vec::new();
+        for exprs in &p.rows {
+            let mut row = Vec::with_capacity(exprs.len());
+            for (e, column) in exprs.iter().zip(&def.columns) {
+                row.push(coerce_for_column(eval(e, &[], params)?, column.ty)?);
+            }
+            let row: Row = row.into_boxed_slice();
+            if !p.returning.is_empty() {
+                returned.push(eval_all(&p.returning, &row, params)?);
+            }
+            self.insert_row(p.table, row, undo)?;
+        }
+        Ok(if p.returning.is_empty() { Outcome::Count(p.rows.len() as u64) } else { Outcome::Rows(returned) })
+    }
+
+    fn update(&mut self, p: &UpdatePlan, params: &[Value], undo: &mut UndoLog) -> Result<Outcome> {
+        let ids = self.find_rows(&p.finder, params)?;
+        let def = self.table(p.table)?.def.clone();
+        let mut matched = 0u64;
+        let mut returned = Vec::new();
+        for id in ids {
+            let Some(old) = self.table(p.table)?.get(id) else { continue };
+            // Every SET expression sees the old row.
+            let mut new: Vec<Value> = old.to_vec();
+            for (col, e) in &p.assignments {
+                new[*col] = coerce_for_column(eval(e, old, params)?, def.columns[*col].ty)?;
+            }
+            let new: Row = new.into_boxed_slice();
+            if !p.returning.is_empty() {
+                returned.push(eval_all(&p.returning, &new, params)?);
+            }
+            self.update_row(p.table, id, new, undo)?;
+            matched += 1;
+        }
+        Ok(if p.returning.is_empty() { Outcome::Count(matched) } else { Outcome::Rows(returned) })
+    }
+
+    fn delete(&mut self, p: &DeletePlan, params: &[Value], undo: &mut UndoLog) -> Result<Outcome> {
+        let ids = self.find_rows(&p.finder, params)?;
+        let mut matched = 0u64;
+        let mut returned = Vec::new();
+        for id in ids {
+            if self.table(p.table)?.get(id).is_none() {
+                continue;
+            }
+            let row = self.delete_row(p.table, id, undo)?;
+            if !p.returning.is_empty() {
+                returned.push(eval_all(&p.returning, &row, params)?);
+            }
+            matched += 1;
+        }
+        Ok(if p.returning.is_empty() { Outcome::Count(matched) } else { Outcome::Rows(returned) })
+    }
+}
