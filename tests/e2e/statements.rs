@@ -120,7 +120,7 @@ fn explain_is_a_map_in_resp3_and_pairs_in_resp2() {
     assert_eq!(flat[0], text("name"));
     assert_eq!(flat[3], text("write"));
     let maintains = flat.iter().position(|v| *v == text("maintains")).unwrap();
-    assert!(format!("{:?}", flat[maintains + 1]).contains("accounts_pkey"));
+    assert!(format!("{:?}", flat[maintains + 1]).contains("table accounts"));
 }
 
 #[test]

@@ -53,17 +53,18 @@ pub fn explain(catalog: &Catalog, s: &Statement) -> Explain {
         }
         Plan::Insert(p) => {
             steps.push(format!("insert {} row(s) into {}", p.rows.len(), table_name(catalog, p.table)));
-            maintenance(catalog, p.table, &mut maintains);
+            maintenance(catalog, p.table, None, &mut maintains);
         }
         Plan::Update(p) => {
             describe_finder(catalog, &p.finder, &mut steps, &mut reads);
             steps.push(format!("update {} column(s) of each row", p.assignments.len()));
-            maintenance(catalog, p.table, &mut maintains);
+            let changed: Vec<usize> = p.assignments.iter().map(|(c, _)| *c).collect();
+            maintenance(catalog, p.table, Some(&changed), &mut maintains);
         }
         Plan::Delete(p) => {
             describe_finder(catalog, &p.finder, &mut steps, &mut reads);
             steps.push("delete each row".into());
-            maintenance(catalog, p.table, &mut maintains);
+            maintenance(catalog, p.table, None, &mut maintains);
         }
     }
     Explain {
@@ -255,6 +256,24 @@ fn describe_view(catalog: &Catalog, view: &ViewSpec) -> String {
     s
 }
 
+/// Columns of `table` a view structure depends on.
+fn used_columns_of(spec: &StructureSpec, table: TableId) -> Vec<usize> {
+    let Some(view) = spec.view() else { return Vec::new() };
+    let Some(step) = view.steps.iter().position(|s| s.table == table) else { return Vec::new() };
+    let extra: Vec<&crate::expr::Expr> = match spec {
+        StructureSpec::RowIndex { eq, order, .. } => eq.iter().chain(order.iter().map(|o| &o.expr)).collect(),
+        StructureSpec::Aggregate(a) => {
+            a.eq.iter()
+                .chain(a.group.iter())
+                .chain(a.aggs.iter().filter_map(|g| g.arg.as_ref()))
+                .chain(a.range.iter())
+                .collect()
+        }
+        StructureSpec::TableIndex { .. } => Vec::new(),
+    };
+    view.used_columns(&extra).swap_remove(step)
+}
+
 fn namer<'a>(catalog: &'a Catalog, view: &'a ViewSpec) -> impl Fn(usize) -> String + 'a {
     move |c: usize| {
         view.step_of_column(c)
@@ -268,15 +287,27 @@ fn namer<'a>(catalog: &'a Catalog, view: &'a ViewSpec) -> impl Fn(usize) -> Stri
 }
 
 /// Every structure a write to `table` keeps up to date, with its cost.
-fn maintenance(catalog: &Catalog, table: TableId, out: &mut Vec<String>) {
+/// For an UPDATE, `changed` lists the columns it sets: structures that use
+/// none of them are left alone when it runs.
+fn maintenance(catalog: &Catalog, table: TableId, changed: Option<&[usize]>, out: &mut Vec<String>) {
     let Some(t) = catalog.table(table) else { return };
+    let touches = |columns: &[usize]| changed.is_none_or(|c| columns.iter().any(|x| c.contains(x)));
     out.push(format!("table {}: O(1) per row", t.name));
-    for u in 0..t.uniques.len() {
-        out.push(format!("{}: O(1) per row, checks uniqueness", unique_name(t, u)));
+    for (u, unique) in t.uniques.iter().enumerate() {
+        if touches(&unique.columns) {
+            out.push(format!("{}: O(1) per row, checks uniqueness", unique_name(t, u)));
+        }
     }
     for (id, entry) in catalog.structures() {
         let spec = &entry.spec;
         if !spec.tables().contains(&table) {
+            continue;
+        }
+        let used: Vec<usize> = match spec.as_ref() {
+            StructureSpec::TableIndex { columns, .. } => columns.clone(),
+            other => used_columns_of(other, table),
+        };
+        if !touches(&used) {
             continue;
         }
         let what = format!("#{id} {}", describe_structure(catalog, spec));

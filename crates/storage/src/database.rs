@@ -18,7 +18,7 @@ use crate::view::ViewRow;
 pub(crate) enum StructureData {
     TableIndex(TableIndex),
     RowIndex(RowIndex),
-    Aggregate(AggregateView),
+    Aggregate(Box<AggregateView>),
 }
 
 #[derive(Debug)]
@@ -201,7 +201,7 @@ impl Structure {
                         .chain(a.aggs.iter().filter_map(|g| g.arg.as_ref()))
                         .chain(a.range.iter())
                         .collect();
-                (StructureData::Aggregate(AggregateView::new(a.clone())), a.view.used_columns(&extra))
+                (StructureData::Aggregate(Box::new(AggregateView::new(a.clone()))), a.view.used_columns(&extra))
             }
         };
         Structure { spec, data, used }

@@ -248,7 +248,9 @@ impl Engines {
         let mut out = Vec::new();
         loop {
             match rows.next() {
-                Ok(Some(row)) => out.push((0..columns).map(|i| norm_sqlite(row.get::<_, SqlValue>(i).unwrap())).collect()),
+                Ok(Some(row)) => {
+                    out.push((0..columns).map(|i| norm_sqlite(row.get::<_, SqlValue>(i).unwrap())).collect())
+                }
                 Ok(None) => break,
                 Err(_) => return Answer::Error,
             }

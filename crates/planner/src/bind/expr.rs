@@ -98,7 +98,7 @@ impl ExprBinder<'_> {
             A::Between { expr, negated, low, high } => self.between(expr, *negated, low, high),
             A::In { expr, target, negated, .. } => match target {
                 ast::InTarget::List(list) => self.in_list(expr, list, *negated),
-                _ => Err(Error::Unsupported("IN with a subquery is not supported".into())),
+                _ => Err(Error::Unsupported("subqueries are not supported (IN with a subquery)".into())),
             },
             A::Like { negated, any, expr, pattern, escape_char } => {
                 self.like(*negated, *any, expr, pattern, escape_char.is_some(), false)

@@ -191,16 +191,8 @@ impl Partial {
                 *sum += s2;
                 *n += n2;
             }
-            (Partial::Min(a), Partial::Min(b)) => {
-                if !b.is_null() && (a.is_null() || b < a) {
-                    *a = b.clone();
-                }
-            }
-            (Partial::Max(a), Partial::Max(b)) => {
-                if !b.is_null() && (a.is_null() || b > a) {
-                    *a = b.clone();
-                }
-            }
+            (Partial::Min(a), Partial::Min(b)) if !b.is_null() && (a.is_null() || b < a) => *a = b.clone(),
+            (Partial::Max(a), Partial::Max(b)) if !b.is_null() && (a.is_null() || b > a) => *a = b.clone(),
             _ => {}
         }
     }

@@ -12,6 +12,10 @@ use hashbrown::HashMap;
 use super::sort_key::{ordered_key, range_bounds, Identity, OrderedKey, Part};
 use crate::row::Key;
 
+/// A range read: the first ordering key and the SQL bounds on it, each
+/// `(value, inclusive)`.
+pub type RangeScan<'a> = (&'a SortSpec, Option<(Value, bool)>, Option<(Value, bool)>);
+
 #[derive(Debug, Default)]
 pub struct RowIndex {
     groups: HashMap<Key, BTreeSet<OrderedKey>>,
@@ -51,12 +55,7 @@ impl RowIndex {
 
     /// Identities in the group of `eq`, in index order, within the range
     /// on the first sort key if given. `visit` returns false to stop.
-    pub fn scan(
-        &self,
-        eq: &[Value],
-        range: Option<(&SortSpec, Option<(Value, bool)>, Option<(Value, bool)>)>,
-        mut visit: impl FnMut(&Identity) -> bool,
-    ) {
+    pub fn scan(&self, eq: &[Value], range: Option<RangeScan<'_>>, mut visit: impl FnMut(&Identity) -> bool) {
         let Some(set) = self.groups.get(eq) else { return };
         let (lo, hi) = match range {
             Some((spec, lower, upper)) => range_bounds(spec, lower, upper),
