@@ -6,6 +6,7 @@ mod bind;
 mod catalog;
 mod display;
 mod error;
+pub mod estimate;
 pub mod eval;
 mod explain;
 mod expr;

@@ -28,6 +28,25 @@ pub struct Cli {
 pub enum Subcommand {
     /// Run the server (the default when no subcommand is given).
     Serve(ServeArgs),
+    /// The capacity planner: print every statement's plan and cost class
+    /// and the memory its structures need at the given table sizes,
+    /// without starting a server.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// Schema file to plan.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Table size to plan memory for, as table=N; repeat for each table.
+    #[arg(long = "rows", value_name = "TABLE=N")]
+    pub rows: Vec<String>,
+
+    /// Plan statements that need scans instead of refusing them.
+    #[arg(long)]
+    pub allow_scans: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,6 +7,7 @@ mod config;
 mod connection;
 mod error;
 mod executor;
+mod explain_file;
 mod info;
 mod local;
 mod replies;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     let cli = config::Cli::parse();
     match cli.command {
         Some(config::Subcommand::Serve(args)) => server::run(args),
+        Some(config::Subcommand::Explain(args)) => explain_file::run(args),
         None => server::run(cli.serve),
     }
 }
