@@ -179,7 +179,8 @@ fn bench(c: &mut Criterion) {
     let picks: Vec<(i64, i64)> =
         (0..4096).map(|_| (account_pick.sample(&mut rng) as i64, merchant_pick.sample(&mut rng) as i64)).collect();
 
-    let reads: Vec<(&str, Box<dyn Fn(i64, i64) -> Vec<String>>)> = vec![
+    type ArgsOf = Box<dyn Fn(i64, i64) -> Vec<String>>;
+    let reads: Vec<(&str, ArgsOf)> = vec![
         ("account_by_id", Box::new(|a, _| vec![a.to_string()])),
         ("merchant_risk", Box::new(|_, m| vec![m.to_string()])),
         ("spend_since", Box::new(move |a, _| vec![a.to_string(), (T0 - 86_400).to_string()])),
@@ -265,7 +266,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 i += 1;
                 let id = (i % 100_000 + 1).to_string();
-                ours.run(&stmt, &[&id, if i % 2 == 0 { "approved" } else { "declined" }])
+                ours.run(&stmt, &[&id, if i.is_multiple_of(2) { "approved" } else { "declined" }])
             })
         });
         let text = &sql["set_payment_status"];
@@ -274,7 +275,7 @@ fn bench(c: &mut Criterion) {
                 i += 1;
                 let args = [
                     SqlValue::Integer((i % 100_000 + 1) as i64),
-                    SqlValue::Text(if i % 2 == 0 { "approved" } else { "declined" }.into()),
+                    SqlValue::Text(if i.is_multiple_of(2) { "approved" } else { "declined" }.into()),
                 ];
                 sqlite_query(&lite, text, &args)
             })
