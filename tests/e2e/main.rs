@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod concurrency;
+mod decisions;
 mod harness;
 mod protocol;
 mod reference;
