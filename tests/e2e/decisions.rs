@@ -158,7 +158,7 @@ fn decision_workload_matches_sqlite_over_the_wire() {
             ),
             7 | 8 => {
                 decision += 1;
-                let decline = rng.next() % 3 == 0;
+                let decline = rng.next().is_multiple_of(3);
                 (
                     "record_decision",
                     vec![
@@ -173,7 +173,7 @@ fn decision_workload_matches_sqlite_over_the_wire() {
             }
             9 => ("set_credit_limit", vec![Arg::Int(rng.pick(30)), Arg::Int(rng.pick(9000))]),
             10 => {
-                if rng.next() % 2 == 0 {
+                if rng.next().is_multiple_of(2) {
                     ("freeze_account", vec![Arg::Int(rng.pick(30))])
                 } else {
                     (
