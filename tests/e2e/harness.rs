@@ -47,6 +47,9 @@ impl Server {
         let dir = TempDir::new("srv");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_aotdb"));
         cmd.args(["--port", "0", "--log-level", "info"]).args(extra);
+        if !extra.iter().any(|a| *a == "--data-dir" || *a == "--in-memory") {
+            cmd.arg("--data-dir").arg(dir.0.join("data"));
+        }
         if !schema.is_empty() {
             let path = dir.0.join("schema.sql");
             std::fs::write(&path, schema).expect("write schema");

@@ -167,6 +167,21 @@ impl Catalog {
         freed.into_iter().filter_map(|id| self.structures.remove(&id).map(|e| (id, e.spec))).collect()
     }
 
+    /// A script that recreates the catalog: every table, then every
+    /// statement with its parameter types (for snapshots).
+    pub fn to_script(&self) -> String {
+        let mut out = String::new();
+        for t in self.tables.values() {
+            out.push_str(&t.sql);
+            out.push_str(";\n");
+        }
+        for s in self.statements.values() {
+            out.push_str(&s.prepare_sql());
+            out.push_str(";\n");
+        }
+        out
+    }
+
     pub(crate) fn allocate_table_id(&mut self) -> TableId {
         let id = self.next_table_id;
         self.next_table_id += 1;

@@ -193,6 +193,17 @@ impl Statement {
         }
     }
 
+    /// `PREPARE "name" (types) AS sql`: the statement as a script line.
+    pub fn prepare_sql(&self) -> String {
+        let types: Vec<String> = self.params.iter().map(|t| t.sql_name()).collect();
+        let name = self.name.replace('"', "\"\"");
+        if types.is_empty() {
+            format!("PREPARE \"{name}\" AS {}", self.sql)
+        } else {
+            format!("PREPARE \"{name}\" ({}) AS {}", types.join(", "), self.sql)
+        }
+    }
+
     /// Parses a client's arguments into typed parameter values.
     ///
     /// An argument that is exactly `\N` is NULL (as in PostgreSQL's COPY);

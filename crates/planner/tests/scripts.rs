@@ -125,3 +125,19 @@ fn arguments_are_parsed_to_parameter_types() {
     let err = s.bind_args(&["1"]).unwrap_err();
     assert!(matches!(err, Error::Arguments(_)));
 }
+
+#[test]
+fn a_catalog_script_recreates_the_catalog() {
+    let c = catalog();
+    let script = c.to_script();
+    let (again, _) = apply_script(&Catalog::new(), &script).unwrap_or_else(|e| panic!("{e}\n{script}"));
+    assert_eq!(again.to_script(), script);
+    for s in c.statements() {
+        let t = again.statement(&s.name).unwrap();
+        assert_eq!((&t.sql, &t.params), (&s.sql, &s.params));
+    }
+    let decisions = include_str!("../../../examples/decisions.sql");
+    let (d, _) = apply_script(&Catalog::new(), decisions).unwrap();
+    let (d2, _) = apply_script(&Catalog::new(), &d.to_script()).unwrap();
+    assert_eq!(d2.to_script(), d.to_script());
+}

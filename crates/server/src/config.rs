@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser};
 
+use crate::durability::FsyncPolicy;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "aotdb",
@@ -66,11 +68,34 @@ pub struct ServeArgs {
     #[arg(long, env = "AOTDB_SCHEMA", value_name = "FILE")]
     pub schema: Option<PathBuf>,
 
-    /// Directory for the command log and snapshots. Persistence is not
-    /// implemented yet: with this flag the server warns at start that data
-    /// is kept in memory only.
-    #[arg(long, env = "AOTDB_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// Directory for the command log and snapshots. On start the server
+    /// recovers what it holds; only one server may use it at a time.
+    #[arg(long, env = "AOTDB_DATA_DIR", value_name = "DIR", default_value = "aotdb-data")]
+    pub data_dir: PathBuf,
+
+    /// Keep everything in memory only: no command log, no snapshots, all
+    /// data lost when the server stops.
+    #[arg(long, env = "AOTDB_IN_MEMORY")]
+    pub in_memory: bool,
+
+    /// When a write is durable before its reply: `always` (reply after the
+    /// fsync that covers it; one fsync covers every write that arrived
+    /// meanwhile), `everysec` (reply at once, fsync every second: a machine
+    /// crash can lose about the last second of writes), `no` (the OS
+    /// decides when to flush).
+    #[arg(long, env = "AOTDB_FSYNC", value_enum, default_value = "always")]
+    pub fsync: FsyncPolicy,
+
+    /// Take a snapshot (and drop the log before it) when this many bytes
+    /// were logged since the last one; 0 turns automatic snapshots off.
+    #[arg(long, env = "AOTDB_SNAPSHOT_AFTER_LOG_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub snapshot_after_log_bytes: u64,
+
+    /// If the command log is damaged before its end, cut it at the damage
+    /// and start (the writes after it are lost) instead of refusing to
+    /// start.
+    #[arg(long, env = "AOTDB_TRUNCATE_DAMAGED_LOG")]
+    pub truncate_damaged_log: bool,
 
     /// Register statements that can only be answered by scanning a table
     /// (EXPLAIN shows them as O(n)) instead of refusing them.

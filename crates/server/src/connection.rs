@@ -130,7 +130,18 @@ async fn handle_input(input: &mut BytesMut, output: &mut BytesMut, session: &mut
     let mut outcomes: Vec<Option<Outcome>> = if requests.is_empty() {
         Vec::new()
     } else {
-        shared.executor.run(requests).await.into_iter().map(Some).collect()
+        let reply = shared.executor.run(requests).await;
+        let mut outcomes = reply.outcomes;
+        if let (Some(seq), Some(durability)) = (reply.wait_for, &shared.durability) {
+            if let Err(why) = durability.wait(seq).await {
+                for (o, logged) in outcomes.iter_mut().zip(&reply.logged) {
+                    if *logged {
+                        *o = Err(crate::error::ExecError::NotDurable(why.clone()));
+                    }
+                }
+            }
+        }
+        outcomes.into_iter().map(Some).collect()
     };
     let mut last_command = None;
     for slot in slots {
@@ -176,6 +187,7 @@ fn render_outcome(outcome: Option<Outcome>, render: Render, shared: &Shared) -> 
         Ok(Response::Statement(o)) => outcome_reply(&o),
         Ok(Response::Transaction(results)) => Reply::Array(results.iter().map(outcome_reply).collect()),
         Ok(Response::Ok) => Reply::ok(),
+        Ok(Response::Status(s)) => Reply::Simple(s),
         Ok(Response::Explain(e)) => explain_reply(&e),
         Ok(Response::DbSize(n)) => Reply::Int(n as i64),
         Ok(Response::Info(info)) => match render {

@@ -20,6 +20,16 @@ pub enum ExecError {
     Internal(String),
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The command log cannot be written.
+    #[error("{0}")]
+    ReadOnly(String),
+    /// The write was applied but could not be made durable.
+    #[error("the write was applied in memory but could not be made durable: {0}")]
+    NotDurable(String),
+    #[error("persistence is off (the server runs with --in-memory): there is nothing to save")]
+    NotPersistent,
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl ExecError {
@@ -33,6 +43,9 @@ impl ExecError {
             ExecError::NoStatement(_) => "NOSTATEMENT",
             ExecError::Transaction { cause, .. } => cause.code(),
             ExecError::ShuttingDown => "SHUTDOWN",
+            ExecError::ReadOnly(_) => "READONLY",
+            ExecError::NotDurable(_) => "IOERR",
+            ExecError::NotPersistent | ExecError::Busy(_) => "ERR",
         }
     }
 }

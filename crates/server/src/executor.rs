@@ -1,19 +1,25 @@
 //! The executor: one thread that owns the catalog and all data. Connection
 //! tasks send it batches of typed requests over a channel; it drains every
 //! batch waiting, runs each request to completion in arrival order (so
-//! every statement and transaction is serializable by construction), and
-//! answers each batch on its own reply channel.
+//! every statement and transaction is serializable by construction), logs
+//! every committed write, and answers each batch on its own reply channel.
+//! Between batches it copies tables for a snapshot in progress, a chunk at
+//! a time.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 
 use aotdb_planner::{self as planner, real_for_output, Catalog, DataType, Explain, Statement, Value};
-use aotdb_storage::{Database, Outcome as RowsOrCount, TableStats, UndoLog};
+use aotdb_storage::persist::log::LogRecord;
+use aotdb_storage::persist::snapshot::{SnapshotEncoder, SnapshotImage};
+use aotdb_storage::{Database, Outcome as RowsOrCount, StructureStats, TableStats, UndoLog};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use crate::durability::{LogHandle, PersistenceStats, SnapshotWriter};
 use crate::error::ExecError;
 
 /// Work for the executor.
@@ -40,6 +46,10 @@ pub enum Request {
     },
     Info,
     DbSize,
+    /// SAVE: a snapshot, written before the reply.
+    Save,
+    /// BGSAVE: a snapshot written while the executor goes on.
+    BgSave,
 }
 
 /// One EXECUTE queued inside MULTI.
@@ -54,6 +64,7 @@ pub enum Response {
     Statement(RowsOrCount),
     Transaction(Vec<RowsOrCount>),
     Ok,
+    Status(&'static str),
     Explain(Explain),
     Info(ExecutorInfo),
     DbSize(usize),
@@ -63,16 +74,28 @@ pub enum Response {
 #[derive(Debug, Clone)]
 pub struct ExecutorInfo {
     pub tables: Vec<TableStats>,
+    pub structures: Vec<StructureStats>,
     pub statements: usize,
     pub executed: u64,
     pub rolled_back: u64,
+    pub last_seq: Option<u64>,
 }
 
 pub type Outcome = Result<Response, ExecError>;
 
+/// The answer to a batch.
+pub struct BatchReply {
+    pub outcomes: Vec<Outcome>,
+    /// Which requests were logged as writes.
+    pub logged: Vec<bool>,
+    /// With `--fsync always`: the replies go out once the log is durable
+    /// up to here.
+    pub wait_for: Option<u64>,
+}
+
 struct Batch {
     requests: Vec<Request>,
-    reply: oneshot::Sender<Vec<Outcome>>,
+    reply: oneshot::Sender<BatchReply>,
 }
 
 /// A connection's way to the executor. Cloning is cheap.
@@ -83,14 +106,32 @@ pub struct ExecutorHandle {
 
 impl ExecutorHandle {
     /// Runs `requests` in order and returns one outcome per request.
-    pub async fn run(&self, requests: Vec<Request>) -> Vec<Outcome> {
+    pub async fn run(&self, requests: Vec<Request>) -> BatchReply {
         let n = requests.len();
+        let gone = || BatchReply {
+            outcomes: (0..n).map(|_| Err(ExecError::ShuttingDown)).collect(),
+            logged: vec![false; n],
+            wait_for: None,
+        };
         let (reply, rx) = oneshot::channel();
         if self.tx.send(Batch { requests, reply }).is_err() {
-            return (0..n).map(|_| Err(ExecError::ShuttingDown)).collect();
+            return gone();
         }
-        rx.await.unwrap_or_else(|_| (0..n).map(|_| Err(ExecError::ShuttingDown)).collect())
+        rx.await.unwrap_or_else(|_| gone())
     }
+}
+
+/// The command log and snapshot writer, when the server has a data
+/// directory.
+pub struct Persistence {
+    pub log: LogHandle,
+    pub snapshots: SnapshotWriter,
+    pub stats: Arc<PersistenceStats>,
+    /// Start a snapshot when this many log bytes were written since the
+    /// last one (0: never).
+    pub auto_snapshot_bytes: u64,
+    /// Take a snapshot when the executor stops (SHUTDOWN SAVE).
+    pub save_on_exit: Arc<AtomicBool>,
 }
 
 /// The state the executor thread owns.
@@ -100,16 +141,28 @@ pub struct Executor {
     undo: UndoLog,
     executed: u64,
     rolled_back: u64,
+    persistence: Option<Persistence>,
+    /// The record the request being handled wrote to the log.
+    logged: Option<u64>,
 }
 
 /// Most batches taken per wake-up before replies go out, so one busy
 /// connection cannot delay everyone's replies for long.
 const MAX_BATCHES_PER_WAKE: usize = 256;
 
+/// Rows a snapshot copies between two rounds of requests: a few
+/// milliseconds of work.
+const SNAPSHOT_STEP_ROWS: usize = 20_000;
+
 impl Executor {
     pub fn new(mut catalog: Catalog, db: Database, allow_scans: bool) -> Executor {
         catalog.set_allow_scans(allow_scans);
-        Executor { catalog, db, undo: UndoLog::new(), executed: 0, rolled_back: 0 }
+        Executor { catalog, db, undo: UndoLog::new(), executed: 0, rolled_back: 0, persistence: None, logged: None }
+    }
+
+    /// From now on every committed write is logged.
+    pub fn attach_persistence(&mut self, p: Persistence) {
+        self.persistence = Some(p);
     }
 
     /// Starts the executor thread. It ends when every handle is dropped.
@@ -121,21 +174,54 @@ impl Executor {
 
     fn run(mut self, rx: mpsc::Receiver<Batch>) {
         let mut pending = Vec::with_capacity(MAX_BATCHES_PER_WAKE);
-        while let Ok(first) = rx.recv() {
-            pending.push(first);
-            while pending.len() < MAX_BATCHES_PER_WAKE {
+        loop {
+            let first = if self.db.snapshot_copy_active() {
                 match rx.try_recv() {
-                    Ok(b) => pending.push(b),
+                    Ok(b) => Some(b),
+                    Err(mpsc::TryRecvError::Empty) => None,
+                    Err(mpsc::TryRecvError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(b) => Some(b),
                     Err(_) => break,
                 }
+            };
+            if let Some(first) = first {
+                pending.push(first);
+                while pending.len() < MAX_BATCHES_PER_WAKE {
+                    match rx.try_recv() {
+                        Ok(b) => pending.push(b),
+                        Err(_) => break,
+                    }
+                }
+                for batch in pending.drain(..) {
+                    let reply = self.run_batch(batch.requests);
+                    // The connection may have gone away; its replies are moot.
+                    let _ = batch.reply.send(reply);
+                }
             }
-            for batch in pending.drain(..) {
-                let outcomes: Vec<Outcome> = batch.requests.into_iter().map(|r| self.handle_guarded(r)).collect();
-                // The connection may have gone away; its replies are moot.
-                let _ = batch.reply.send(outcomes);
+            self.snapshot_work();
+        }
+        self.stop();
+        tracing::debug!("executor stopped");
+    }
+
+    fn run_batch(&mut self, requests: Vec<Request>) -> BatchReply {
+        let mut outcomes = Vec::with_capacity(requests.len());
+        let mut logged = Vec::with_capacity(requests.len());
+        let mut wait_for = None;
+        for r in requests {
+            self.logged = None;
+            outcomes.push(self.handle_guarded(r));
+            logged.push(self.logged.is_some());
+            if let Some(seq) = self.logged {
+                wait_for = Some(seq);
             }
         }
-        tracing::debug!("executor stopped");
+        let always =
+            self.persistence.as_ref().is_some_and(|p| p.log.policy() == crate::durability::FsyncPolicy::Always);
+        BatchReply { outcomes, logged, wait_for: wait_for.filter(|_| always) }
     }
 
     /// Runs one request; a panic (a bug) becomes an error for that request
@@ -160,9 +246,14 @@ impl Executor {
         match request {
             Request::Execute { name, args } => {
                 let stmt = self.statement(&name)?;
-                let result = self.execute_one(&stmt, &args);
-                match result {
+                if !stmt.is_read_only() {
+                    self.check_writable()?;
+                }
+                match self.execute_one(&stmt, &args) {
                     Ok(o) => {
+                        if !self.undo.is_empty() {
+                            self.log(LogRecord::Execute { name: stmt.name.clone(), args: to_vecs(&args) });
+                        }
                         self.undo.clear();
                         Ok(Response::Statement(o))
                     }
@@ -174,22 +265,27 @@ impl Executor {
             }
             Request::Transaction(items) => self.transaction(items),
             Request::Prepare { name, sql } => {
+                self.check_writable()?;
                 let name = utf8(&name, "statement name")?;
                 let sql = utf8(&sql, "SQL")?;
                 let (next, changes) = planner::prepare(&self.catalog, name, sql)?;
                 self.db.apply_changes(&changes)?;
                 self.catalog = next;
+                self.log(LogRecord::Prepare { name: name.to_string(), sql: sql.to_string() });
                 Ok(Response::Ok)
             }
             Request::Deallocate { name } => {
+                self.check_writable()?;
                 let name = utf8(&name, "statement name")?;
                 let resolved = self.statement(name.as_bytes())?.name.clone();
                 let (next, changes) = planner::deallocate(&self.catalog, &resolved)?;
                 self.db.apply_changes(&changes)?;
                 self.catalog = next;
+                self.log(LogRecord::Deallocate(resolved));
                 Ok(Response::Ok)
             }
             Request::Define { script } => {
+                self.check_writable()?;
                 let script = utf8(&script, "script")?;
                 self.define(script)?;
                 Ok(Response::Ok)
@@ -200,11 +296,21 @@ impl Executor {
             }
             Request::Info => Ok(Response::Info(ExecutorInfo {
                 tables: self.db.stats(),
+                structures: self.db.structure_stats(),
                 statements: self.catalog.statements().count(),
                 executed: self.executed,
                 rolled_back: self.rolled_back,
+                last_seq: self.persistence.as_ref().map(|p| p.log.last_seq()),
             })),
             Request::DbSize => Ok(Response::DbSize(self.db.total_rows())),
+            Request::Save => {
+                self.save()?;
+                Ok(Response::Ok)
+            }
+            Request::BgSave => {
+                self.begin_snapshot()?;
+                Ok(Response::Status("Background saving started"))
+            }
         }
     }
 
@@ -213,7 +319,92 @@ impl Executor {
         let (next, changes) = planner::apply_script(&self.catalog, script)?;
         self.db.apply_changes(&changes)?;
         self.catalog = next;
+        self.log(LogRecord::Define(script.to_string()));
         Ok(())
+    }
+
+    /// Applies the schema file to recovered data: definitions identical
+    /// to the recovered ones are fine, new tables and statements are
+    /// added, a conflicting definition is an error naming it.
+    pub fn reconcile_schema(&mut self, script: &str) -> Result<usize, ExecError> {
+        let mut fresh = Catalog::new();
+        fresh.set_allow_scans(self.catalog.allow_scans());
+        let (wanted, _) = planner::apply_script(&fresh, script)?;
+        let mut additions = String::new();
+        let mut added = 0;
+        for t in wanted.tables() {
+            match self.catalog.table_by_name(&t.name) {
+                Some(existing) if existing.columns == t.columns && existing.uniques == t.uniques => {}
+                Some(_) => {
+                    return Err(ExecError::Plan(planner::Error::Schema(format!(
+                        "table \"{}\" in the schema file differs from the one in the data directory; \
+                         change it with DEFINE (DROP TABLE and CREATE TABLE) instead",
+                        t.name
+                    ))))
+                }
+                None => {
+                    additions.push_str(&t.sql);
+                    additions.push_str(";\n");
+                    added += 1;
+                }
+            }
+        }
+        for s in wanted.statements() {
+            match self.catalog.statement(&s.name) {
+                Some(existing) if existing.sql == s.sql && existing.params == s.params => {}
+                Some(_) => {
+                    return Err(ExecError::Plan(planner::Error::Schema(format!(
+                        "statement \"{}\" in the schema file differs from the one in the data directory; \
+                         DEALLOCATE it and PREPARE the new version, or rename it",
+                        s.name
+                    ))))
+                }
+                None => {
+                    additions.push_str(&s.prepare_sql());
+                    additions.push_str(";\n");
+                    added += 1;
+                }
+            }
+        }
+        if added > 0 {
+            self.define(&additions)?;
+        }
+        Ok(added)
+    }
+
+    /// Loads a snapshot into an empty executor: catalog, rows, then every
+    /// structure rebuilt from the rows.
+    pub fn load_snapshot(&mut self, image: SnapshotImage) -> Result<(), ExecError> {
+        let (next, changes) = planner::apply_script(&self.catalog, &image.catalog_script)?;
+        self.db.apply_changes(&changes)?;
+        self.catalog = next;
+        for t in image.tables {
+            let def = self.catalog.table_by_name(&t.name).cloned().ok_or_else(|| {
+                ExecError::Internal(format!("snapshot has rows for table \"{}\", which its catalog lacks", t.name))
+            })?;
+            self.db.load_table_image(def.id, t.slots, t.free, t.rows)?;
+        }
+        self.db.rebuild_structures()?;
+        Ok(())
+    }
+
+    /// Re-applies a logged write during recovery.
+    pub fn replay(&mut self, record: &LogRecord) -> Result<(), ExecError> {
+        let bytes = |v: &[Vec<u8>]| v.iter().map(|a| Bytes::from(a.clone())).collect::<Vec<_>>();
+        let request = match record {
+            LogRecord::Execute { name, args } => {
+                Request::Execute { name: Bytes::from(name.clone()), args: bytes(args) }
+            }
+            LogRecord::Transaction(items) => Request::Transaction(
+                items.iter().map(|(n, a)| QueuedExecute { name: Bytes::from(n.clone()), args: bytes(a) }).collect(),
+            ),
+            LogRecord::Define(script) => Request::Define { script: Bytes::from(script.clone()) },
+            LogRecord::Prepare { name, sql } => {
+                Request::Prepare { name: Bytes::from(name.clone()), sql: Bytes::from(sql.clone()) }
+            }
+            LogRecord::Deallocate(name) => Request::Deallocate { name: Bytes::from(name.clone()) },
+        };
+        self.handle(request).map(|_| ())
     }
 
     fn statement(&self, name: &[u8]) -> Result<Arc<Statement>, ExecError> {
@@ -242,8 +433,15 @@ impl Executor {
 
     fn transaction(&mut self, items: Vec<QueuedExecute>) -> Outcome {
         let mut results = Vec::with_capacity(items.len());
+        let mut names = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let step = self.statement(&item.name).and_then(|stmt| self.execute_one(&stmt, &item.args));
+            let step = self.statement(&item.name).and_then(|stmt| {
+                if !stmt.is_read_only() {
+                    self.check_writable()?;
+                }
+                names.push(stmt.name.clone());
+                self.execute_one(&stmt, &item.args)
+            });
             match step {
                 Ok(o) => results.push(o),
                 Err(cause) => {
@@ -255,6 +453,10 @@ impl Executor {
                     });
                 }
             }
+        }
+        if !self.undo.is_empty() {
+            let logged = names.into_iter().zip(&items).map(|(n, item)| (n, to_vecs(&item.args))).collect();
+            self.log(LogRecord::Transaction(logged));
         }
         self.undo.clear();
         Ok(Response::Transaction(results))
@@ -272,6 +474,111 @@ impl Executor {
             tracing::error!(error = %e, "bug: rollback failed");
         }
     }
+
+    fn log(&mut self, record: LogRecord) {
+        if let Some(p) = &self.persistence {
+            self.logged = Some(p.log.append(&record));
+        }
+    }
+
+    /// Writes are refused once the log cannot be written: they could not
+    /// be made durable.
+    fn check_writable(&self) -> Result<(), ExecError> {
+        match self.persistence.as_ref().and_then(|p| p.log.failure()) {
+            Some(why) => Err(ExecError::ReadOnly(format!("writes are refused until the server restarts: {why}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn begin_snapshot(&mut self) -> Result<(), ExecError> {
+        let Some(p) = &self.persistence else {
+            return Err(ExecError::NotPersistent);
+        };
+        if self.db.snapshot_copy_active() {
+            return Err(ExecError::Busy("Background save already in progress".into()));
+        }
+        let seq = p.log.rotate();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        p.snapshots.begin(seq);
+        p.snapshots.bytes(SnapshotEncoder::header(seq, now, &self.catalog.to_script(), b""));
+        p.stats.log_bytes_since_snapshot.store(0, Ordering::Relaxed);
+        p.stats.update_snapshot(|s| s.in_progress = true);
+        self.db.begin_snapshot_copy();
+        tracing::info!(seq, "snapshot started");
+        Ok(())
+    }
+
+    /// One chunk of a snapshot in progress; starts one when the log has
+    /// grown enough.
+    fn snapshot_work(&mut self) {
+        let Some(p) = &self.persistence else { return };
+        if !self.db.snapshot_copy_active() {
+            let grown = p.stats.log_bytes_since_snapshot.load(Ordering::Relaxed);
+            if p.auto_snapshot_bytes > 0 && grown >= p.auto_snapshot_bytes {
+                if let Err(e) = self.begin_snapshot() {
+                    tracing::warn!("automatic snapshot not started: {e}");
+                }
+            }
+            return;
+        }
+        let pending = self.db.take_snapshot_pending();
+        let (bytes, done) = self.db.snapshot_copy_step(SNAPSHOT_STEP_ROWS);
+        if let Some(p) = &self.persistence {
+            p.snapshots.bytes(pending);
+            p.snapshots.bytes(bytes);
+            if let Some(rows) = done {
+                let _ = p.snapshots.finish(rows, false);
+            }
+        }
+    }
+
+    /// SAVE: a whole snapshot, durable before the reply.
+    fn save(&mut self) -> Result<(), ExecError> {
+        if self.db.snapshot_copy_active() {
+            return Err(ExecError::Busy("Background save already in progress".into()));
+        }
+        self.begin_snapshot()?;
+        loop {
+            let pending = self.db.take_snapshot_pending();
+            let (bytes, done) = self.db.snapshot_copy_step(usize::MAX / 2);
+            let Some(p) = &self.persistence else { return Err(ExecError::NotPersistent) };
+            p.snapshots.bytes(pending);
+            p.snapshots.bytes(bytes);
+            if let Some(rows) = done {
+                return p.snapshots.finish(rows, true).map_err(ExecError::Internal);
+            }
+        }
+    }
+
+    /// After the last connection: finish or drop a snapshot in progress,
+    /// take one if SHUTDOWN SAVE asked for it, and flush the log.
+    fn stop(&mut self) {
+        let Some(p) = &self.persistence else { return };
+        let save = p.save_on_exit.load(Ordering::Relaxed);
+        if self.db.snapshot_copy_active() {
+            if save {
+                while self.db.snapshot_copy_active() {
+                    self.snapshot_work();
+                }
+            } else {
+                self.db.abort_snapshot_copy();
+                p.snapshots.abort();
+            }
+        }
+        if save {
+            match self.save() {
+                Ok(()) => tracing::info!("snapshot taken at shutdown"),
+                Err(e) => tracing::error!("snapshot at shutdown failed: {e}"),
+            }
+        }
+        if let Some(p) = self.persistence.as_mut() {
+            p.log.shutdown();
+        }
+    }
+}
+
+fn to_vecs(args: &[Bytes]) -> Vec<Vec<u8>> {
+    args.iter().map(|a| a.to_vec()).collect()
 }
 
 /// REAL columns are computed in `f32` but held as `f64`; show them as

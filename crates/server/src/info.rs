@@ -20,6 +20,19 @@ pub fn wanted_sections(args: &[bytes::Bytes]) -> Vec<&'static str> {
     SECTIONS.iter().copied().filter(|s| asked.iter().any(|a| a == s)).collect()
 }
 
+fn log_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(".aol")))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn human(bytes: usize) -> String {
     let b = bytes as f64;
     if b >= 1024.0 * 1024.0 * 1024.0 {
@@ -87,8 +100,44 @@ fn render_section(out: &mut String, section: &str, shared: &Shared, executor: &E
         }
         "persistence" => {
             write!(out, "# Persistence\r\n")?;
-            write!(out, "persistence:none\r\n")?;
             write!(out, "loading:0\r\n")?;
+            let Some((stats, _, dir)) = &shared.persistence else {
+                write!(out, "persistence:none\r\n")?;
+                return Ok(());
+            };
+            write!(out, "persistence:log+snapshots\r\n")?;
+            write!(out, "data_dir:{}\r\n", dir.display())?;
+            write!(out, "fsync:{}\r\n", shared.config.fsync.name())?;
+            let last = executor.last_seq.unwrap_or(0);
+            let durable = shared.durability.as_ref().map(|d| d.durable_seq()).unwrap_or(0);
+            write!(out, "log_last_seq:{last}\r\n")?;
+            write!(out, "log_durable_seq:{durable}\r\n")?;
+            write!(out, "pending_fsync:{}\r\n", last.saturating_sub(durable))?;
+            write!(out, "log_bytes:{}\r\n", log_bytes(dir))?;
+            write!(out, "log_bytes_since_snapshot:{}\r\n", stats.log_bytes_since_snapshot.load(Ordering::Relaxed))?;
+            write!(out, "fsyncs:{}\r\n", stats.fsyncs.load(Ordering::Relaxed))?;
+            write!(out, "last_fsync_usec:{}\r\n", stats.last_fsync_micros.load(Ordering::Relaxed))?;
+            let snap = stats.snapshot();
+            write!(out, "snapshot_in_progress:{}\r\n", snap.in_progress as u8)?;
+            write!(out, "snapshots_taken:{}\r\n", snap.count)?;
+            write!(out, "last_snapshot_time:{}\r\n", snap.last_unix)?;
+            write!(out, "last_snapshot_duration_ms:{}\r\n", snap.last_duration_ms)?;
+            write!(out, "last_snapshot_rows:{}\r\n", snap.last_rows)?;
+            let status = match (&snap.last_error, snap.count) {
+                (Some(e), _) => format!("err ({e})"),
+                (None, 0) => "none".into(),
+                (None, _) => "ok".into(),
+            };
+            write!(out, "last_snapshot_status:{status}\r\n")?;
+            let rec = stats.recovery();
+            write!(
+                out,
+                "recovery_snapshot_seq:{}\r\n",
+                rec.snapshot_seq.map(|s| s.to_string()).unwrap_or_else(|| "none".into())
+            )?;
+            write!(out, "recovery_snapshot_rows:{}\r\n", rec.rows)?;
+            write!(out, "recovery_log_records:{}\r\n", rec.records)?;
+            write!(out, "recovery_ms:{}\r\n", rec.millis)?;
         }
         "stats" => {
             write!(out, "# Stats\r\n")?;
@@ -111,6 +160,9 @@ fn render_section(out: &mut String, section: &str, shared: &Shared, executor: &E
             write!(out, "# Tables\r\n")?;
             for t in &executor.tables {
                 write!(out, "table_{}:rows={},bytes_estimate={}\r\n", t.name, t.rows, t.approximate_bytes)?;
+            }
+            for s in &executor.structures {
+                write!(out, "structure_{}:kind={},entries={}\r\n", s.id, s.kind.replace(' ', "_"), s.entries)?;
             }
         }
         _ => {}

@@ -82,16 +82,20 @@ pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Act
         Command::Exec => err("EXEC without MULTI"),
         Command::Discard => err("DISCARD without MULTI"),
         Command::Watch | Command::Unwatch => watch_not_needed(),
-        Command::Save | Command::BgSave => {
-            err("persistence is not implemented yet: there is nothing to save, data lives in memory only")
-        }
+        Command::Save => return Action::Execute(Request::Save, Render::Plain),
+        Command::BgSave => return Action::Execute(Request::BgSave, Render::Plain),
         Command::Shutdown(args) => {
-            let asks_save = args.iter().any(|a| a.eq_ignore_ascii_case(b"save"));
-            if asks_save {
-                err("SHUTDOWN SAVE: persistence is not implemented yet")
-            } else if args.iter().any(|a| a.eq_ignore_ascii_case(b"abort")) {
+            let has = |word: &[u8]| args.iter().any(|a| a.eq_ignore_ascii_case(word));
+            if has(b"abort") {
                 err("No shutdown in progress.")
+            } else if has(b"save") && has(b"nosave") {
+                err("syntax error")
+            } else if has(b"save") && shared.persistence.is_none() {
+                err("SHUTDOWN SAVE: persistence is off (the server runs with --in-memory)")
             } else {
+                if let Some((_, save_on_exit, _)) = &shared.persistence {
+                    save_on_exit.store(has(b"save"), std::sync::atomic::Ordering::Relaxed);
+                }
                 return Action::Shutdown;
             }
         }
@@ -282,8 +286,9 @@ fn config_get(patterns: &[Bytes], shared: &Shared) -> Reply {
         ("client-query-buffer-limit", c.max_request_bytes.to_string()),
         ("databases", "1".into()),
         ("save", String::new()),
-        ("appendonly", "no".into()),
-        ("dir", c.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()),
+        ("appendonly", if c.in_memory { "no" } else { "yes" }.into()),
+        ("appendfsync", c.fsync.name().into()),
+        ("dir", if c.in_memory { String::new() } else { c.data_dir.display().to_string() }),
     ];
     let mut pairs = Vec::new();
     for (name, value) in &settings {

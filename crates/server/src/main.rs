@@ -5,6 +5,7 @@ mod clients;
 mod command_table;
 mod config;
 mod connection;
+mod durability;
 mod error;
 mod executor;
 mod explain_file;

@@ -19,11 +19,17 @@ use tracing_subscriber::EnvFilter;
 use crate::clients::Clients;
 use crate::config::ServeArgs;
 use crate::connection;
-use crate::executor::{Executor, ExecutorHandle};
+use crate::durability::{recovery, DataDir, Durability, LogHandle, PersistenceStats, SnapshotWriter};
+use crate::executor::{Executor, ExecutorHandle, Persistence};
 use crate::stats::Stats;
+use std::sync::atomic::AtomicBool;
 
 /// State every connection task shares.
 pub struct Shared {
+    /// Replies to writes wait on it (with --fsync always).
+    pub durability: Option<Durability>,
+    /// Figures for INFO, the SHUTDOWN SAVE switch and the data directory.
+    pub persistence: Option<(Arc<PersistenceStats>, Arc<AtomicBool>, std::path::PathBuf)>,
     pub config: ServeArgs,
     pub limits: Limits,
     pub stats: Stats,
@@ -46,6 +52,18 @@ pub fn run(args: ServeArgs) -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 
     let mut executor = Executor::new(Catalog::new(), Database::new(), args.allow_scans);
+    let persistence = if args.in_memory {
+        tracing::warn!("running --in-memory: nothing is persisted, all data is lost when the server stops");
+        None
+    } else {
+        match open_persistence(&args, &mut executor) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
     if let Some(path) = &args.schema {
         let script = match std::fs::read_to_string(path) {
             Ok(s) => s,
@@ -54,16 +72,19 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        if let Err(e) = executor.define(&script) {
+        let applied = if persistence.is_some() {
+            executor.reconcile_schema(&script).map(|added| {
+                if added > 0 {
+                    tracing::info!(added, "schema file: new tables and statements added");
+                }
+            })
+        } else {
+            executor.define(&script)
+        };
+        if let Err(e) = applied {
             eprintln!("error: {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
-    }
-    if let Some(dir) = &args.data_dir {
-        tracing::warn!(
-            data_dir = %dir.display(),
-            "persistence is not implemented yet: data is kept in memory only and is lost when the server stops"
-        );
     }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -80,7 +101,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(serve(args, handle));
+    let result = runtime.block_on(serve(args, handle, persistence.as_ref()));
     // Dropping the runtime drops every connection and with them the last
     // executor handles, which ends the executor thread.
     drop(runtime);
@@ -97,7 +118,52 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs, executor: ExecutorHandle) -> std::io::Result<()> {
+/// What connections need of persistence.
+pub struct PersistenceView {
+    pub dir: DataDir,
+    pub durability: Durability,
+    pub stats: Arc<PersistenceStats>,
+    pub save_on_exit: Arc<AtomicBool>,
+}
+
+/// Opens the data directory, recovers what it holds into `executor`, and
+/// starts the log and snapshot writers.
+fn open_persistence(args: &ServeArgs, executor: &mut Executor) -> Result<PersistenceView, String> {
+    let dir = DataDir::open(&args.data_dir).map_err(|e| format!("data directory {}: {e}", args.data_dir.display()))?;
+    let stats = Arc::new(PersistenceStats::default());
+    let recovered = recovery::recover(&dir, executor, args.truncate_damaged_log)?;
+    let info = recovered.info.clone();
+    let rate = if info.millis > 0 { (info.rows + info.records) * 1000 / info.millis } else { 0 };
+    tracing::info!(
+        data_dir = %dir.path.display(),
+        snapshot_rows = info.rows,
+        log_records = info.records,
+        millis = info.millis,
+        rows_per_second = rate,
+        "recovered"
+    );
+    stats.set_recovery(info);
+    let (log, durability) =
+        LogHandle::start(dir.path.clone(), recovered.log, recovered.last_seq, args.fsync, stats.clone())
+            .map_err(|e| format!("cannot start the log writer: {e}"))?;
+    let snapshots = SnapshotWriter::start(dir.path.clone(), stats.clone())
+        .map_err(|e| format!("cannot start the snapshot writer: {e}"))?;
+    let save_on_exit = Arc::new(AtomicBool::new(false));
+    executor.attach_persistence(Persistence {
+        log,
+        snapshots,
+        stats: stats.clone(),
+        auto_snapshot_bytes: args.snapshot_after_log_bytes,
+        save_on_exit: save_on_exit.clone(),
+    });
+    Ok(PersistenceView { dir, durability, stats, save_on_exit })
+}
+
+async fn serve(
+    args: ServeArgs,
+    executor: ExecutorHandle,
+    persistence: Option<&PersistenceView>,
+) -> std::io::Result<()> {
     let listener = TcpListener::bind((args.bind, args.port))
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
@@ -106,6 +172,8 @@ async fn serve(args: ServeArgs, executor: ExecutorHandle) -> std::io::Result<()>
     let limits =
         Limits { max_bulk_len: args.max_bulk_bytes, max_request_len: args.max_request_bytes, ..Limits::default() };
     let shared = Arc::new(Shared {
+        durability: persistence.map(|p| p.durability.clone()),
+        persistence: persistence.map(|p| (p.stats.clone(), p.save_on_exit.clone(), p.dir.path.clone())),
         config: args,
         limits,
         stats: Stats::new(),

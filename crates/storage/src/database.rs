@@ -36,6 +36,11 @@ pub struct Database {
     pub(crate) structures: BTreeMap<StructureId, Structure>,
     /// Structures following each table, in id order.
     pub(crate) watchers: HashMap<TableId, Vec<StructureId>>,
+    /// A snapshot copy in progress.
+    pub(crate) snapshot_copy: Option<crate::snapshot_copy::SnapshotCopy>,
+    /// Snapshot bytes produced outside a copy step (a table dropped while
+    /// being copied), handed out with the next step.
+    pub(crate) snapshot_pending: Vec<u8>,
 }
 
 /// Row count and approximate size of one table, for INFO.
@@ -80,6 +85,8 @@ impl Database {
                     self.tables.insert(def.id, Table::new(def.clone()));
                 }
                 Change::DropTable(def) => {
+                    let rest = self.finish_table_for_snapshot(def.id);
+                    self.snapshot_pending.extend(rest);
                     self.tables.remove(&def.id);
                     self.watchers.remove(&def.id);
                 }
@@ -140,6 +147,37 @@ impl Database {
             }
         }
         Ok(structure)
+    }
+
+    /// Loads a table's rows from a snapshot (structures are rebuilt
+    /// separately, once every table is in).
+    pub fn load_table_image(
+        &mut self,
+        table: TableId,
+        slots: u64,
+        free: Vec<crate::row::RowId>,
+        rows: Vec<(crate::row::RowId, crate::row::Row)>,
+    ) -> Result<()> {
+        self.table_mut(table)?.load_image(slots, free, rows)
+    }
+
+    /// Rebuilds every derived structure from the rows (after loading a
+    /// snapshot): indexes first, as views probe them.
+    pub fn rebuild_structures(&mut self) -> Result<()> {
+        let specs: Vec<(StructureId, Arc<StructureSpec>)> =
+            self.structures.iter().map(|(id, s)| (*id, s.spec.clone())).collect();
+        self.structures.clear();
+        let none = HashMap::new();
+        for (id, spec) in specs {
+            let built = self.build_structure(spec, &none)?;
+            self.structures.insert(id, built);
+        }
+        Ok(())
+    }
+
+    /// Snapshot bytes produced since the last copy step.
+    pub fn take_snapshot_pending(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.snapshot_pending)
     }
 
     pub fn table(&self, id: TableId) -> Result<&Table> {

@@ -7,8 +7,10 @@
 mod database;
 mod error;
 mod maintain;
+pub mod persist;
 mod read;
 mod row;
+mod snapshot_copy;
 mod structures;
 mod table;
 mod undo;

@@ -99,6 +99,11 @@ impl Database {
         };
         let before = self.before_change(table, id, old.as_deref(), new)?;
 
+        let slot = match &op {
+            Op::Insert(_) => self.table(table)?.next_slot(),
+            Op::Restore(id, _) | Op::Delete(id) | Op::Update(id, _) => *id,
+        };
+        self.preserve_for_snapshot(table, slot);
         let t = self.table_mut(table)?;
         let (id, previous) = match op {
             Op::Insert(row) => (t.insert(row)?, None),

@@ -134,6 +134,55 @@ impl Table {
         Ok(())
     }
 
+    /// Number of slots, live or free.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Free slots, in the order they will be reused (last first).
+    pub fn free_slots(&self) -> &[RowId] {
+        &self.free
+    }
+
+    /// The slot the next insert will take.
+    pub fn next_slot(&self) -> RowId {
+        self.free.last().copied().unwrap_or(self.slots.len() as RowId)
+    }
+
+    /// Replaces the contents with a snapshot's: rows at their slots and
+    /// the free list as it was, so later inserts take the same slots they
+    /// would have taken before the restart. Indexes are rebuilt.
+    pub fn load_image(&mut self, slots: u64, free: Vec<RowId>, rows: Vec<(RowId, Row)>) -> Result<()> {
+        let slots = usize::try_from(slots).map_err(|_| Error::Internal("slot count too large".into()))?;
+        self.slots = (0..slots).map(|_| None).collect();
+        self.uniques = self.def.uniques.iter().cloned().map(UniqueIndex::new).collect();
+        self.live = 0;
+        for (id, row) in rows {
+            let slot = self
+                .slots
+                .get_mut(id as usize)
+                .ok_or_else(|| Error::Internal(format!("snapshot row slot {id} beyond {slots} slots")))?;
+            if row.len() != self.def.columns.len() {
+                return Err(Error::Internal(format!(
+                    "snapshot row of \"{}\" has {} values, the table {} columns",
+                    self.def.name,
+                    row.len(),
+                    self.def.columns.len()
+                )));
+            }
+            for u in &self.uniques {
+                u.check(&self.def, &row, None)?;
+            }
+            for u in &mut self.uniques {
+                u.insert(&row, id);
+            }
+            *slot = Some(row);
+            self.live += 1;
+        }
+        self.free = free;
+        Ok(())
+    }
+
     /// Approximate bytes held by rows (for INFO).
     pub fn approximate_bytes(&self) -> usize {
         let per_slot = std::mem::size_of::<Option<Row>>();
