@@ -108,6 +108,12 @@ impl Server {
         Raw { stream }
     }
 
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the process to exit on its own; its exit status.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let start = std::time::Instant::now();

@@ -4,6 +4,7 @@
 mod bad_input;
 mod concurrency;
 mod decisions;
+mod durability;
 mod harness;
 mod protocol;
 mod reference;
