@@ -133,7 +133,7 @@ fn open_persistence(args: &ServeArgs, executor: &mut Executor) -> Result<Persist
     let stats = Arc::new(PersistenceStats::default());
     let recovered = recovery::recover(&dir, executor, args.truncate_damaged_log)?;
     let info = recovered.info.clone();
-    let rate = if info.millis > 0 { (info.rows + info.records) * 1000 / info.millis } else { 0 };
+    let rate = ((info.rows + info.records) * 1000).checked_div(info.millis).unwrap_or(0);
     tracing::info!(
         data_dir = %dir.path.display(),
         snapshot_rows = info.rows,
