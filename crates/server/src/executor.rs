@@ -150,9 +150,10 @@ pub struct Executor {
 /// connection cannot delay everyone's replies for long.
 const MAX_BATCHES_PER_WAKE: usize = 256;
 
-/// Rows a snapshot copies between two rounds of requests: a few
-/// milliseconds of work.
-const SNAPSHOT_STEP_ROWS: usize = 20_000;
+/// A snapshot copies rows in small chunks until this much time has gone,
+/// then serves requests again: the longest the executor stalls for it.
+const SNAPSHOT_STEP_TIME: std::time::Duration = std::time::Duration::from_millis(2);
+const SNAPSHOT_CHUNK_ROWS: usize = 256;
 
 impl Executor {
     pub fn new(mut catalog: Catalog, db: Database, allow_scans: bool) -> Executor {
@@ -205,6 +206,9 @@ impl Executor {
         }
         self.stop();
         tracing::debug!("executor stopped");
+        // The process exits next: freeing millions of rows one by one would
+        // only delay it (and a restart waiting for the data directory).
+        std::mem::forget(self);
     }
 
     fn run_batch(&mut self, requests: Vec<Request>) -> BatchReply {
@@ -502,6 +506,7 @@ impl Executor {
         p.snapshots.begin(seq);
         p.snapshots.bytes(SnapshotEncoder::header(seq, now, &self.catalog.to_script(), b""));
         p.stats.log_bytes_since_snapshot.store(0, Ordering::Relaxed);
+        p.stats.snapshot_max_step_micros.store(0, Ordering::Relaxed);
         p.stats.update_snapshot(|s| s.in_progress = true);
         self.db.begin_snapshot_copy();
         tracing::info!(seq, "snapshot started");
@@ -521,9 +526,18 @@ impl Executor {
             }
             return;
         }
-        let pending = self.db.take_snapshot_pending();
-        let (bytes, done) = self.db.snapshot_copy_step(SNAPSHOT_STEP_ROWS);
+        let started = std::time::Instant::now();
+        let mut bytes = self.db.take_snapshot_pending();
+        let mut done = None;
+        while done.is_none() && started.elapsed() < SNAPSHOT_STEP_TIME {
+            let (chunk, finished) = self.db.snapshot_copy_step(SNAPSHOT_CHUNK_ROWS);
+            bytes.extend(chunk);
+            done = finished;
+        }
+        let pending = Vec::new();
+        let took = started.elapsed().as_micros() as u64;
         if let Some(p) = &self.persistence {
+            p.stats.snapshot_max_step_micros.fetch_max(took, Ordering::Relaxed);
             p.snapshots.bytes(pending);
             p.snapshots.bytes(bytes);
             if let Some(rows) = done {

@@ -123,6 +123,7 @@ fn render_section(out: &mut String, section: &str, shared: &Shared, executor: &E
             write!(out, "last_snapshot_time:{}\r\n", snap.last_unix)?;
             write!(out, "last_snapshot_duration_ms:{}\r\n", snap.last_duration_ms)?;
             write!(out, "last_snapshot_rows:{}\r\n", snap.last_rows)?;
+            write!(out, "snapshot_longest_stall_usec:{}\r\n", stats.snapshot_max_step_micros.load(Ordering::Relaxed))?;
             let status = match (&snap.last_error, snap.count) {
                 (Some(e), _) => format!("err ({e})"),
                 (None, 0) => "none".into(),

@@ -143,9 +143,15 @@ fn open_persistence(args: &ServeArgs, executor: &mut Executor) -> Result<Persist
         "recovered"
     );
     stats.set_recovery(info);
-    let (log, durability) =
-        LogHandle::start(dir.path.clone(), recovered.log, recovered.last_seq, args.fsync, stats.clone())
-            .map_err(|e| format!("cannot start the log writer: {e}"))?;
+    let (log, durability) = LogHandle::start(
+        dir.path.clone(),
+        recovered.log,
+        recovered.log_first_seq,
+        recovered.last_seq,
+        args.fsync,
+        stats.clone(),
+    )
+    .map_err(|e| format!("cannot start the log writer: {e}"))?;
     let snapshots = SnapshotWriter::start(dir.path.clone(), stats.clone())
         .map_err(|e| format!("cannot start the snapshot writer: {e}"))?;
     let save_on_exit = Arc::new(AtomicBool::new(false));

@@ -107,6 +107,7 @@ impl LogHandle {
     pub fn start(
         dir: PathBuf,
         file: File,
+        file_first_seq: u64,
         last_seq: u64,
         policy: FsyncPolicy,
         stats: Arc<PersistenceStats>,
@@ -119,6 +120,7 @@ impl LogHandle {
         let writer = Writer {
             dir,
             file,
+            file_first_seq,
             policy,
             shared: shared.clone(),
             durable: tx,
@@ -197,6 +199,8 @@ impl Drop for LogHandle {
 struct Writer {
     dir: PathBuf,
     file: File,
+    /// Sequence number of the current file's first record.
+    file_first_seq: u64,
     policy: FsyncPolicy,
     shared: Arc<Shared>,
     durable: watch::Sender<DurableState>,
@@ -243,9 +247,12 @@ impl Writer {
         rotation: Option<(Vec<u8>, u64)>,
         stop: bool,
     ) -> std::io::Result<()> {
-        if let Some((old, last)) = rotation {
+        // A rotation with no record since the current file began keeps the
+        // current file: it already starts where the new one would.
+        if let Some((old, last)) = rotation.filter(|(old, last)| !old.is_empty() || last + 1 != self.file_first_seq) {
             self.file.write_all(&old)?;
             self.sync()?;
+            self.file_first_seq = last + 1;
             let path = self.dir.join(log_file_name(last + 1));
             let mut file = File::options().create(true).append(true).open(&path)?;
             file.write_all(&log_header())?;

@@ -20,6 +20,8 @@ pub struct Recovered {
     pub last_seq: u64,
     /// The log file to append to, positioned at its end.
     pub log: File,
+    /// Sequence number its first record has (or will have).
+    pub log_first_seq: u64,
     pub info: RecoveryInfo,
 }
 
@@ -124,6 +126,7 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
         i += 1;
     }
 
+    let log_first_seq = append_to.as_ref().map(|(_, first)| *first).unwrap_or(last_seq + 1);
     let log = match append_to {
         Some((path, _)) => {
             let mut f = File::options()
@@ -156,7 +159,7 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
         records,
         millis: start.elapsed().as_millis() as u64,
     };
-    Ok(Recovered { last_seq, log, info })
+    Ok(Recovered { last_seq, log, log_first_seq, info })
 }
 
 fn truncate(path: &std::path::Path, len: u64) -> Result<(), String> {

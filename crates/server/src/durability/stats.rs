@@ -11,6 +11,9 @@ pub struct PersistenceStats {
     pub fsyncs: AtomicU64,
     pub last_fsync_micros: AtomicU64,
     pub rotations: AtomicU64,
+    /// Longest time the executor spent on one snapshot copy step (its
+    /// longest stall) in the current or last snapshot.
+    pub snapshot_max_step_micros: AtomicU64,
     pub snapshot: Mutex<SnapshotInfo>,
     pub recovery: Mutex<RecoveryInfo>,
 }
