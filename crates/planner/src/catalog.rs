@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::expr::Expr;
 use crate::plan::Statement;
 use crate::structure::{StructureId, StructureSpec};
 use crate::types::DataType;
@@ -31,6 +32,39 @@ pub struct UniqueDef {
     pub primary: bool,
 }
 
+/// A CHECK constraint: the row passes unless the expression is FALSE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckDef {
+    pub name: String,
+    /// Over the table's row.
+    pub expr: Expr,
+}
+
+/// What a FOREIGN KEY does when the referenced row goes away or its key
+/// changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefAction {
+    /// Refuse (RESTRICT and NO ACTION, checked at once).
+    Restrict,
+    Cascade,
+    SetNull,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKeyDef {
+    /// PostgreSQL's default name: `table_col_fkey`.
+    pub name: String,
+    pub columns: Vec<usize>,
+    pub ref_table: TableId,
+    pub ref_table_name: String,
+    /// The referenced key: one of the referenced table's unique indexes.
+    pub ref_unique: usize,
+    pub on_delete: RefAction,
+    pub on_update: RefAction,
+    /// Hash index on `columns`, to find the rows referencing a key.
+    pub index: StructureId,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableDef {
     pub id: TableId,
@@ -38,6 +72,8 @@ pub struct TableDef {
     pub columns: Vec<ColumnDef>,
     /// Position in `uniques` of the primary key, first when present.
     pub uniques: Vec<UniqueDef>,
+    pub checks: Vec<CheckDef>,
+    pub foreign_keys: Vec<ForeignKeyDef>,
     /// The CREATE TABLE text as registered (normalised by the parser).
     pub sql: String,
 }
@@ -110,6 +146,18 @@ impl Catalog {
 
     pub fn statements(&self) -> impl Iterator<Item = &Arc<Statement>> {
         self.statements.values()
+    }
+
+    /// Foreign keys of other tables that reference `table`, as
+    /// `(referencing table, constraint name)`.
+    pub fn references_to(&self, table: TableId) -> Vec<(String, String)> {
+        self.tables
+            .values()
+            .filter(|t| t.id != table)
+            .flat_map(|t| {
+                t.foreign_keys.iter().filter(|f| f.ref_table == table).map(|f| (t.name.clone(), f.name.clone()))
+            })
+            .collect()
     }
 
     /// Names of statements that read or write `table`, sorted.

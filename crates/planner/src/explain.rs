@@ -298,6 +298,39 @@ fn maintenance(catalog: &Catalog, table: TableId, changed: Option<&[usize]>, out
             out.push(format!("{}: O(1) per row, checks uniqueness", unique_name(t, u)));
         }
     }
+    for check in &t.checks {
+        if touches(&check.expr.columns()) {
+            out.push(format!("check {}: evaluated on each new row", check.name));
+        }
+    }
+    for fk in &t.foreign_keys {
+        if touches(&fk.columns) {
+            let index = catalog
+                .table(fk.ref_table)
+                .map(|r| unique_name(r, fk.ref_unique))
+                .unwrap_or_else(|| fk.ref_table_name.clone());
+            out.push(format!("foreign key {}: O(1) per new or changed row, probes {index}", fk.name));
+        }
+    }
+    for child in catalog.tables() {
+        for fk in child.foreign_keys.iter().filter(|f| f.ref_table == table) {
+            if !touches(&t.uniques[fk.ref_unique].columns) {
+                continue;
+            }
+            let action = match fk.on_delete {
+                crate::catalog::RefAction::Restrict => "restrict",
+                crate::catalog::RefAction::Cascade => "cascade",
+                crate::catalog::RefAction::SetNull => "set null",
+            };
+            out.push(format!(
+                "foreign key {} of {}: on delete {action}, found through {}; fan-out: the {} rows referencing the row",
+                fk.name,
+                child.name,
+                structure_name(catalog, fk.index),
+                child.name
+            ));
+        }
+    }
     for (id, entry) in catalog.structures() {
         let spec = &entry.spec;
         if !spec.tables().contains(&table) {

@@ -18,14 +18,16 @@ mod timestamp;
 mod types;
 mod value;
 
-pub use catalog::{Catalog, ColumnDef, StructureEntry, TableDef, TableId, UniqueDef};
+pub use catalog::{
+    Catalog, CheckDef, ColumnDef, ForeignKeyDef, RefAction, StructureEntry, TableDef, TableId, UniqueDef,
+};
 pub use display::expr_sql;
 pub use error::{Error, Result};
 pub use explain::{describe_structure, explain, structure_name, Explain};
 pub use expr::{ArithOp, CmpOp, Expr, Function};
 pub use plan::{
-    Cost, DeletePlan, Grouping, InsertPlan, OutputColumn, Plan, RangeBounds, RowFinder, SelectPlan, SortKey, Source,
-    Statement, UpdatePlan,
+    ConflictAction, Cost, DeletePlan, Grouping, InsertPlan, OnConflict, OutputColumn, Plan, RangeBounds, RowFinder,
+    SelectPlan, SortKey, Source, Statement, UpdatePlan,
 };
 pub use script::{apply_script, deallocate, prepare, Change};
 pub use structure::{

@@ -126,6 +126,26 @@ pub struct InsertPlan {
     pub rows: Vec<Vec<Expr>>,
     /// RETURNING expressions over the inserted row.
     pub returning: Vec<Expr>,
+    pub on_conflict: Option<OnConflict>,
+}
+
+/// INSERT ... ON CONFLICT.
+#[derive(Debug, Clone)]
+pub struct OnConflict {
+    /// The unique index whose conflict is handled; `None`: any of them.
+    pub unique: Option<usize>,
+    pub action: ConflictAction,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConflictAction {
+    Nothing,
+    /// Assignments and condition over the existing row followed by the
+    /// proposed one (`EXCLUDED`).
+    Update {
+        assignments: Vec<(usize, Expr)>,
+        filter: Option<Expr>,
+    },
 }
 
 /// How UPDATE and DELETE find their rows: a single-table view of the

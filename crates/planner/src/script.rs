@@ -14,6 +14,7 @@ use crate::catalog::{Catalog, TableDef};
 use crate::error::{Error, Result};
 use crate::plan::Statement;
 use crate::structure::{StructureId, StructureSpec};
+use crate::structure_registry::StructureRegistry;
 
 /// A change a script made to the catalog, for storage to mirror.
 #[derive(Debug, Clone)]
@@ -120,9 +121,15 @@ fn apply_statement(catalog: &mut Catalog, statement: &ast::Statement, changes: &
                 return Err(Error::Schema(format!("relation \"{name}\" already exists")));
             }
             let id = catalog.allocate_table_id();
-            let table = Arc::new(bind_create_table(create, id)?);
+            let mut registry = StructureRegistry::new(catalog);
+            let table = Arc::new(bind_create_table(catalog, create, id, &mut registry)?);
+            let (used, added) = (registry.used.clone(), registry.added.clone());
             catalog.insert_table(table.clone());
             changes.push(Change::CreateTable(table));
+            // The table itself uses the indexes behind its foreign keys.
+            for (sid, spec) in catalog.use_structures(&used, &added) {
+                changes.push(Change::AddStructure(sid, spec));
+            }
             Ok(())
         }
         ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
@@ -146,7 +153,17 @@ fn apply_statement(catalog: &mut Catalog, statement: &ast::Statement, changes: &
                         users.join(", ")
                     )));
                 }
+                let refs = catalog.references_to(table.id);
+                if let Some((child, fk)) = refs.first() {
+                    return Err(Error::Schema(format!(
+                        "cannot drop table \"{name}\" because foreign key \"{fk}\" of table \"{child}\" references it"
+                    )));
+                }
                 catalog.remove_table(table.id);
+                let fk_indexes: Vec<_> = table.foreign_keys.iter().map(|f| f.index).collect();
+                for (sid, spec) in catalog.release_structures(&fk_indexes) {
+                    changes.push(Change::DropStructure(sid, spec));
+                }
                 changes.push(Change::DropTable(table));
             }
             Ok(())

@@ -4,6 +4,7 @@
 //! so that a failed statement or batch changes nothing. Knows nothing of
 //! RESP or sockets.
 
+mod constraints;
 mod database;
 mod error;
 mod maintain;

@@ -46,13 +46,20 @@ enum Prepared {
 
 impl Database {
     pub(crate) fn insert_row(&mut self, table: TableId, row: Row, undo: &mut UndoLog) -> Result<RowId> {
-        self.table(table)?.check_not_null(&row)?;
+        self.check_row(table, &row, None)?;
         let (id, _) = self.change(table, Op::Insert(row))?;
         undo.push(UndoEntry::Inserted { table, id });
         Ok(id)
     }
 
     pub(crate) fn delete_row(&mut self, table: TableId, id: RowId, undo: &mut UndoLog) -> Result<Row> {
+        let old = self.table(table)?.get(id).cloned().ok_or_else(|| Error::Internal(format!("row {id} vanished")))?;
+        self.follow_references_on_delete(table, id, &old, undo)?;
+        // A cascade may have removed the row itself (a row referencing
+        // itself).
+        if self.table(table)?.get(id).is_none() {
+            return Ok(old);
+        }
         let (_, old) = self.change(table, Op::Delete(id))?;
         let row = old.ok_or_else(|| Error::Internal("delete returned no row".into()))?;
         undo.push(UndoEntry::Deleted { table, id, row: row.clone() });
@@ -60,7 +67,9 @@ impl Database {
     }
 
     pub(crate) fn update_row(&mut self, table: TableId, id: RowId, new: Row, undo: &mut UndoLog) -> Result<()> {
-        self.table(table)?.check_not_null(&new)?;
+        let old = self.table(table)?.get(id).cloned().ok_or_else(|| Error::Internal(format!("row {id} vanished")))?;
+        self.check_row(table, &new, Some(&old))?;
+        self.check_referenced_key_kept(table, &old, &new)?;
         let (_, old) = self.change(table, Op::Update(id, new))?;
         let old = old.ok_or_else(|| Error::Internal("update returned no row".into()))?;
         undo.push(UndoEntry::Updated { table, id, old });

@@ -102,9 +102,9 @@ CREATE TABLE payments (id BIGINT PRIMARY KEY, account_id BIGINT NOT NULL, mercha
 
 const LEDGER: Workload = Workload {
     tables: "
-CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, tier SMALLINT);
-CREATE TABLE books (id INTEGER PRIMARY KEY, owner_id INTEGER, title TEXT, score DOUBLE PRECISION);
-CREATE TABLE entries (book_id INTEGER NOT NULL, seq INTEGER NOT NULL, delta BIGINT NOT NULL, note TEXT, PRIMARY KEY (book_id, seq));
+CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, tier SMALLINT CHECK (tier IS NULL OR tier < 4));
+CREATE TABLE books (id INTEGER PRIMARY KEY, owner_id INTEGER REFERENCES owners (id) ON DELETE SET NULL, title TEXT, score DOUBLE PRECISION);
+CREATE TABLE entries (book_id INTEGER NOT NULL REFERENCES books (id) ON DELETE CASCADE, seq INTEGER NOT NULL, delta BIGINT NOT NULL CHECK (delta < 95), note TEXT, PRIMARY KEY (book_id, seq));
 ",
     statements: &[
         ("add_owner", "INSERT INTO owners (id, name, tier) VALUES ($1, $2, $3)", &[Gen::Int(15), Gen::Word(&["ann", "bo", "cy", "dee", "ed", "flo"], false), Gen::IntOrNull(4)]),
@@ -117,6 +117,9 @@ CREATE TABLE entries (book_id INTEGER NOT NULL, seq INTEGER NOT NULL, delta BIGI
         ("drop_entries", "DELETE FROM entries WHERE book_id = $1 AND seq > $2", &[Gen::Int(30), Gen::Int(20)]),
         ("drop_book", "DELETE FROM books WHERE id = $1", &[Gen::Int(30)]),
         ("drop_owner", "DELETE FROM owners WHERE id = $1", &[Gen::Int(15)]),
+        ("upsert_owner", "INSERT INTO owners (id, name, tier) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET tier = EXCLUDED.tier, name = EXCLUDED.name RETURNING id, name, tier", &[Gen::Int(15), Gen::Word(&["ann", "bo", "cy", "dee", "ed", "flo", "gus"], false), Gen::IntOrNull(5)]),
+        ("add_entry_once", "INSERT INTO entries (book_id, seq, delta, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", &[Gen::Int(30), Gen::Int(20), Gen::Int(100), Gen::Word(&["x", "y"], true)]),
+        ("bump_entry", "INSERT INTO entries (book_id, seq, delta) VALUES ($1, $2, $3) ON CONFLICT (book_id, seq) DO UPDATE SET delta = entries.delta + EXCLUDED.delta WHERE entries.delta < 60 RETURNING book_id, seq, delta", &[Gen::Int(30), Gen::Int(20), Gen::Int(40)]),
         ("balance", "SELECT COUNT(*), SUM(delta), AVG(delta) FROM entries WHERE book_id = $1", &[Gen::Int(30)]),
         ("owner_totals", "SELECT o.name, COUNT(e.seq), SUM(e.delta) FROM owners o JOIN books b ON b.owner_id = o.id JOIN entries e ON e.book_id = b.id GROUP BY o.name ORDER BY o.name", &[]),
         ("owner_books", "SELECT o.name, b.id, b.title, b.score FROM owners o LEFT JOIN books b ON b.owner_id = o.id WHERE o.tier = $1 ORDER BY o.name, b.id NULLS LAST", &[Gen::Int(4)]),
@@ -127,7 +130,7 @@ CREATE TABLE entries (book_id INTEGER NOT NULL, seq INTEGER NOT NULL, delta BIGI
         ("scored", "SELECT id, score FROM books WHERE score >= $1 ORDER BY score DESC, id", &[Gen::Int(10)]),
         ("untitled_sum", "SELECT SUM(score), MAX(title), COUNT(title) FROM books WHERE owner_id = $1", &[Gen::Int(15)]),
     ],
-    writes: &["add_owner", "add_book", "add_book", "add_entry", "add_entry", "add_entry", "rescore", "rehome", "retier", "renote", "drop_entries", "drop_book", "drop_owner"],
+    writes: &["add_owner", "add_book", "add_book", "add_entry", "add_entry", "add_entry", "rescore", "rehome", "retier", "renote", "drop_entries", "drop_book", "drop_owner", "upsert_owner", "add_entry_once", "bump_entry"],
 };
 
 #[derive(Debug, Clone)]
@@ -204,7 +207,7 @@ impl Engines {
         db.apply_changes(&changes).expect("storage applies the schema");
         let sqlite = rusqlite::Connection::open_in_memory().unwrap();
         sqlite.execute_batch(w.tables).unwrap();
-        sqlite.execute_batch("PRAGMA case_sensitive_like = ON;").unwrap();
+        sqlite.execute_batch("PRAGMA case_sensitive_like = ON; PRAGMA foreign_keys = ON;").unwrap();
         Engines { catalog, db, sqlite }
     }
 

@@ -5,16 +5,19 @@ use sqlparser::ast;
 use super::expr::ExprBinder;
 use super::from::{bind_from, FromClause};
 use super::params::Params;
-use super::scope::Scope;
+use super::scope::{Scope, ScopeTable};
 use super::select::{bind_conjuncts, bind_select_item, lookup_table, BoundSelect};
 use super::source::{choose_source, QueryShape};
 use super::{ident_name, object_name};
 use crate::catalog::{Catalog, TableDef};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
-use crate::plan::{Cost, DeletePlan, InsertPlan, OutputColumn, Plan, RowFinder, UpdatePlan};
+use crate::plan::{
+    ConflictAction, Cost, DeletePlan, InsertPlan, OnConflict, OutputColumn, Plan, RowFinder, UpdatePlan,
+};
 use crate::structure_registry::StructureRegistry;
 use crate::value::Value;
+use std::sync::Arc;
 
 type Bound = BoundSelect;
 
@@ -46,12 +49,6 @@ pub(crate) fn bind_insert(catalog: &Catalog, insert: &ast::Insert, params: &mut 
         || insert.overriding.is_some()
     {
         return Err(Error::Unsupported("only INSERT INTO table [(columns)] VALUES ... is supported".into()));
-    }
-    if let Some(on) = &insert.on {
-        return Err(Error::Unsupported(match on {
-            ast::OnInsert::OnConflict(_) => "INSERT ... ON CONFLICT is not supported yet".into(),
-            other => format!("{other} is not supported"),
-        }));
     }
     let ast::TableObject::TableName(name) = &insert.table else {
         return Err(Error::Unsupported("INSERT into a table function is not supported".into()));
@@ -110,9 +107,89 @@ pub(crate) fn bind_insert(catalog: &Catalog, insert: &ast::Insert, params: &mut 
         rows.push(full);
     }
 
+    let on_conflict = match &insert.on {
+        None => None,
+        Some(ast::OnInsert::OnConflict(oc)) => Some(bind_on_conflict(&table, &scope, params, oc)?),
+        Some(other) => return Err(Error::Unsupported(format!("{other} is not supported; use ON CONFLICT"))),
+    };
     let (returning, columns) = bind_returning(&scope, params, insert.returning.as_deref())?;
-    let plan = InsertPlan { table: table.id, rows, returning };
+    let plan = InsertPlan { table: table.id, rows, returning, on_conflict };
     Ok(BoundSelect { plan: Plan::Insert(plan), columns, tables: vec![table.id], cost: Cost::Constant })
+}
+
+/// ON CONFLICT [target] DO NOTHING | DO UPDATE SET ... [WHERE ...]. The
+/// target must name a unique index; DO UPDATE sees the existing row and
+/// `EXCLUDED`, the row that was to be inserted.
+fn bind_on_conflict(
+    table: &Arc<TableDef>,
+    scope: &Scope,
+    params: &mut Params,
+    oc: &ast::OnConflict,
+) -> Result<OnConflict> {
+    let no_match =
+        || Error::Schema("there is no unique or exclusion constraint matching the ON CONFLICT specification".into());
+    let unique = match &oc.conflict_target {
+        None => None,
+        Some(ast::ConflictTarget::Columns { columns, predicate }) => {
+            if predicate.is_some() {
+                return Err(Error::Unsupported("ON CONFLICT (...) WHERE is not supported".into()));
+            }
+            let mut cols = Vec::new();
+            for c in columns {
+                let name = ident_name(c);
+                cols.push(
+                    table
+                        .column_index(&name)
+                        .ok_or_else(|| Error::Schema(format!("column \"{name}\" does not exist")))?,
+                );
+            }
+            cols.sort_unstable();
+            let found = table.uniques.iter().position(|u| {
+                let mut u = u.columns.clone();
+                u.sort_unstable();
+                u == cols
+            });
+            Some(found.ok_or_else(no_match)?)
+        }
+        Some(ast::ConflictTarget::OnConstraint(name)) => {
+            let name = object_name(name)?;
+            Some(table.uniques.iter().position(|u| u.name == name).ok_or_else(no_match)?)
+        }
+    };
+    let action = match &oc.action {
+        ast::OnConflictAction::DoNothing => ConflictAction::Nothing,
+        ast::OnConflictAction::DoUpdate(update) => {
+            if unique.is_none() {
+                return Err(Error::Syntax(
+                    "ON CONFLICT DO UPDATE requires inference specification or constraint name".into(),
+                ));
+            }
+            let mut both = scope.clone();
+            both.tables.push(ScopeTable {
+                alias: "excluded".into(),
+                table: table.clone(),
+                offset: table.columns.len(),
+            });
+            let mut binder = ExprBinder { scope: &both, params, aggregates: None };
+            let mut assignments: Vec<(usize, Expr)> = Vec::new();
+            for a in &update.assignments {
+                let ast::AssignmentTarget::ColumnName(name) = &a.target else {
+                    return Err(Error::Unsupported("assigning to a tuple of columns is not supported".into()));
+                };
+                let col = assignment_column(table, name)?;
+                let column = &table.columns[col];
+                let expr = if is_default_keyword(&a.value) {
+                    Expr::Const(column.default.clone().unwrap_or(Value::Null))
+                } else {
+                    binder.bind_for_column(&a.value, column.ty, &column.name)?
+                };
+                assignments.push((col, expr));
+            }
+            let filter = update.selection.as_ref().map(|w| binder.bind_predicate(w, "WHERE")).transpose()?;
+            ConflictAction::Update { assignments, filter }
+        }
+    };
+    Ok(OnConflict { unique, action })
 }
 
 fn is_default_keyword(e: &ast::Expr) -> bool {
