@@ -211,10 +211,10 @@ pub fn query(con: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<r
 pub fn error_of(result: redis::RedisResult<redis::Value>) -> String {
     match result {
         Ok(v) => panic!("expected an error, got {v:?}"),
-        Err(e) => {
-            let code = e.code().unwrap_or("").to_string();
-            let detail = e.detail().unwrap_or("").to_string();
-            format!("{code} {detail}")
-        }
+        Err(e) => match (e.code(), e.detail()) {
+            (Some(code), Some(detail)) => format!("{code} {detail}"),
+            // Errors inside a pipeline's EXEC come wrapped: use the text.
+            _ => e.to_string(),
+        },
     }
 }

@@ -6,6 +6,7 @@ mod concurrency;
 mod decisions;
 mod durability;
 mod harness;
+mod procedures;
 mod protocol;
 mod reference;
 mod statements;

@@ -144,3 +144,52 @@ fn expressions_without_a_table_and_limits() {
     query(&mut con, &["PREPARE", "div", "SELECT credit_limit / $2 FROM accounts WHERE id = $1"]).unwrap();
     assert!(error_of(query(&mut con, &["EXECUTE", "div", "1", "0"])).contains("division by zero"));
 }
+
+#[test]
+fn constraint_violations_in_a_batch_change_nothing() {
+    let schema = "
+CREATE TABLE parents (id BIGINT PRIMARY KEY, budget BIGINT NOT NULL CHECK (budget >= 0));
+CREATE TABLE children (id BIGINT PRIMARY KEY, parent BIGINT NOT NULL REFERENCES parents ON DELETE CASCADE, name TEXT UNIQUE);
+PREPARE add_parent AS INSERT INTO parents VALUES ($1, $2);
+PREPARE spend AS UPDATE parents SET budget = budget - $2 WHERE id = $1;
+PREPARE add_child AS INSERT INTO children VALUES ($1, $2, $3);
+PREPARE drop_parent AS DELETE FROM parents WHERE id = $1;
+PREPARE children_of AS SELECT id, name FROM children WHERE parent = $1 ORDER BY id;
+PREPARE parent AS SELECT id, budget FROM parents WHERE id = $1;
+";
+    let server = Server::start(schema);
+    let mut con = server.client(false);
+    query(&mut con, &["EXECUTE", "add_parent", "1", "100"]).unwrap();
+    query(&mut con, &["EXECUTE", "add_child", "10", "1", "a"]).unwrap();
+    let snapshot = |con: &mut redis::Connection| {
+        (query(con, &["EXECUTE", "parent", "1"]).unwrap(), query(con, &["EXECUTE", "children_of", "1"]).unwrap())
+    };
+    let before = snapshot(&mut con);
+    for (third, code) in [
+        (vec!["EXECUTE", "spend", "1", "500"], "CONSTRAINT"),
+        (vec!["EXECUTE", "add_child", "12", "9", "c"], "CONSTRAINT"),
+        (vec!["EXECUTE", "add_child", "12", "1", "a"], "CONSTRAINT"),
+        (vec!["EXECUTE", "add_parent", "2", "\\N"], "CONSTRAINT"),
+        (vec!["EXECUTE", "spend", "1", "9223372036854775807"], "CONSTRAINT"),
+    ] {
+        // MULTI/EXEC sent one by one: the redis crate's atomic pipeline
+        // cannot surface an error that EXEC itself returns.
+        query(&mut con, &["MULTI"]).unwrap();
+        query(&mut con, &["EXECUTE", "spend", "1", "10"]).unwrap();
+        query(&mut con, &["EXECUTE", "add_child", "11", "1", "b"]).unwrap();
+        query(&mut con, &third).unwrap();
+        let e = error_of(query(&mut con, &["EXEC"]));
+        assert!(e.starts_with(code) || e.starts_with("DATA"), "{third:?}: {e}");
+        assert!(e.contains("command 3"), "{e}");
+        assert_eq!(snapshot(&mut con), before, "{third:?}");
+    }
+    // Cascade works as a whole and is undone as a whole.
+    query(&mut con, &["MULTI"]).unwrap();
+    query(&mut con, &["EXECUTE", "drop_parent", "1"]).unwrap();
+    query(&mut con, &["EXECUTE", "add_child", "20", "1", "z"]).unwrap();
+    let e = error_of(query(&mut con, &["EXEC"]));
+    assert!(e.contains("foreign key"), "{e}");
+    assert_eq!(snapshot(&mut con), before);
+    query(&mut con, &["EXECUTE", "drop_parent", "1"]).unwrap();
+    assert_eq!(query(&mut con, &["EXECUTE", "children_of", "1"]).unwrap(), Value::Array(vec![]));
+}

@@ -10,8 +10,15 @@ use crate::error::CommandError;
 pub enum Command {
     Ping(Option<Bytes>),
     Echo(Bytes),
-    Hello { protocol: Option<Bytes>, auth: Option<(Bytes, Bytes)>, setname: Option<Bytes> },
-    Auth { user: Option<Bytes>, password: Bytes },
+    Hello {
+        protocol: Option<Bytes>,
+        auth: Option<(Bytes, Bytes)>,
+        setname: Option<Bytes>,
+    },
+    Auth {
+        user: Option<Bytes>,
+        password: Bytes,
+    },
     Client(ClientCommand),
     Select(Bytes),
     Command(CommandCommand),
@@ -20,11 +27,23 @@ pub enum Command {
     Quit,
     Reset,
     ConfigGet(Vec<Bytes>),
-    Execute { name: Bytes, args: Vec<Bytes> },
-    Prepare { name: Bytes, sql: Bytes },
-    Deallocate { name: Bytes },
-    Define { script: Bytes },
-    Explain { name: Bytes },
+    Execute {
+        name: Bytes,
+        args: Vec<Bytes>,
+    },
+    Prepare {
+        name: Bytes,
+        sql: Bytes,
+    },
+    Deallocate {
+        name: Bytes,
+    },
+    Define {
+        script: Bytes,
+    },
+    Explain {
+        name: Bytes,
+    },
     Multi,
     Exec,
     Discard,
@@ -33,6 +52,23 @@ pub enum Command {
     Save,
     BgSave,
     Shutdown(Vec<Bytes>),
+    /// FCALL / FCALL_RO function numkeys key... arg...
+    FCall {
+        function: Bytes,
+        keys: Vec<Bytes>,
+        args: Vec<Bytes>,
+        read_only: bool,
+    },
+    Function(FunctionCommand),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FunctionCommand {
+    Load { code: Bytes, replace: bool },
+    Delete(Bytes),
+    Flush,
+    List { pattern: Option<Bytes>, with_code: bool },
+    Help,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -205,6 +241,21 @@ impl Command {
             "SAVE" => no_args(&mut args, Command::Save)?,
             "BGSAVE" => Command::BgSave,
             "SHUTDOWN" => Command::Shutdown(args.remaining()),
+            "FCALL" | "FCALL_RO" => {
+                let function = args.next()?;
+                let n = args.next()?;
+                let n: usize = std::str::from_utf8(&n)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| CommandError::Invalid("Bad number of keys provided".into()))?;
+                let mut rest = args.remaining();
+                if n > rest.len() {
+                    return Err(CommandError::Invalid("Number of keys can't be greater than number of args".into()));
+                }
+                let args = rest.split_off(n);
+                Command::FCall { function, keys: rest, args, read_only: name == "FCALL_RO" }
+            }
+            "FUNCTION" => Command::Function(parse_function(&mut args)?),
             _ => {
                 let rest = args.remaining();
                 return Err(CommandError::UnknownCommand {
@@ -244,6 +295,9 @@ impl Command {
             Command::Save => "save",
             Command::BgSave => "bgsave",
             Command::Shutdown(_) => "shutdown",
+            Command::FCall { read_only: false, .. } => "fcall",
+            Command::FCall { read_only: true, .. } => "fcall_ro",
+            Command::Function(_) => "function",
         }
     }
 }
@@ -251,6 +305,58 @@ impl Command {
 fn no_args(args: &mut Args, command: Command) -> Result<Command, CommandError> {
     args.finish()?;
     Ok(command)
+}
+
+fn parse_function(args: &mut Args) -> Result<FunctionCommand, CommandError> {
+    let sub = args.next()?;
+    let arity = |name: &str| CommandError::WrongArity(format!("function|{name}"));
+    Ok(match upper(&sub).as_str() {
+        "LOAD" => {
+            let first = args.next().map_err(|_| arity("load"))?;
+            if first.eq_ignore_ascii_case(b"replace") {
+                let code = args.next().map_err(|_| arity("load"))?;
+                args.finish().map_err(|_| arity("load"))?;
+                FunctionCommand::Load { code, replace: true }
+            } else {
+                args.finish().map_err(|_| arity("load"))?;
+                FunctionCommand::Load { code: first, replace: false }
+            }
+        }
+        "DELETE" => {
+            let name = args.next().map_err(|_| arity("delete"))?;
+            args.finish().map_err(|_| arity("delete"))?;
+            FunctionCommand::Delete(name)
+        }
+        "FLUSH" => {
+            // ASYNC and SYNC are the same here.
+            if let Some(mode) = args.optional() {
+                if !mode.eq_ignore_ascii_case(b"async") && !mode.eq_ignore_ascii_case(b"sync") {
+                    return Err(CommandError::Syntax);
+                }
+            }
+            args.finish().map_err(|_| arity("flush"))?;
+            FunctionCommand::Flush
+        }
+        "LIST" => {
+            let mut pattern = None;
+            let mut with_code = false;
+            while let Some(option) = args.optional() {
+                match upper(&option).as_str() {
+                    "WITHCODE" => with_code = true,
+                    "LIBRARYNAME" => pattern = Some(args.next()?),
+                    _ => return Err(CommandError::Syntax),
+                }
+            }
+            FunctionCommand::List { pattern, with_code }
+        }
+        "HELP" => FunctionCommand::Help,
+        _ => {
+            return Err(CommandError::UnknownSubcommand {
+                command: "FUNCTION".into(),
+                sub: String::from_utf8_lossy(&sub).into_owned(),
+            })
+        }
+    })
 }
 
 fn parse_hello(args: &mut Args) -> Result<Command, CommandError> {

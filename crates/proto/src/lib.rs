@@ -7,7 +7,7 @@ mod framing;
 mod inline;
 mod reply;
 
-pub use command::{ClientCommand, Command, CommandCommand};
+pub use command::{ClientCommand, Command, CommandCommand, FunctionCommand};
 pub use error::{CommandError, ProtocolError};
 pub use framing::{next_request, Limits};
 pub use reply::{encode, format_double, Protocol, Reply};

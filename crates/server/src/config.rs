@@ -102,6 +102,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AOTDB_ALLOW_SCANS")]
     pub allow_scans: bool,
 
+    /// Longest a function (FCALL) may run before it is stopped and rolled
+    /// back, in milliseconds.
+    #[arg(long, env = "AOTDB_FUNCTION_BUDGET_MS", default_value_t = 500)]
+    pub function_budget_ms: u64,
+
     /// Log filter: error, warn, info, debug, trace, or a tracing
     /// directive such as `aotdb=debug`.
     #[arg(long, env = "AOTDB_LOG_LEVEL", default_value = "info")]

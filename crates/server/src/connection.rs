@@ -188,6 +188,7 @@ fn render_outcome(outcome: Option<Outcome>, render: Render, shared: &Shared) -> 
         Ok(Response::Transaction(results)) => Reply::Array(results.iter().map(outcome_reply).collect()),
         Ok(Response::Ok) => Reply::ok(),
         Ok(Response::Status(s)) => Reply::Simple(s),
+        Ok(Response::Reply(r)) => r,
         Ok(Response::Explain(e)) => explain_reply(&e),
         Ok(Response::DbSize(n)) => Reply::Int(n as i64),
         Ok(Response::Info(info)) => match render {

@@ -30,6 +30,9 @@ pub enum ExecError {
     NotPersistent,
     #[error("{0}")]
     Busy(String),
+    /// An error from a procedure, with the code it carries.
+    #[error("{message}")]
+    Function { code: &'static str, message: String },
 }
 
 impl ExecError {
@@ -46,6 +49,7 @@ impl ExecError {
             ExecError::ReadOnly(_) => "READONLY",
             ExecError::NotDurable(_) => "IOERR",
             ExecError::NotPersistent | ExecError::Busy(_) => "ERR",
+            ExecError::Function { code, .. } => code,
         }
     }
 }

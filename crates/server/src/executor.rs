@@ -19,8 +19,11 @@ use aotdb_storage::{Database, Outcome as RowsOrCount, StructureStats, TableStats
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use aotdb_proto::{FunctionCommand, Reply};
+
 use crate::durability::{LogHandle, PersistenceStats, SnapshotWriter};
 use crate::error::ExecError;
+use crate::procedures::FunctionEngine;
 
 /// Work for the executor.
 #[derive(Debug)]
@@ -50,6 +53,13 @@ pub enum Request {
     Save,
     /// BGSAVE: a snapshot written while the executor goes on.
     BgSave,
+    FCall {
+        function: Bytes,
+        keys: Vec<Bytes>,
+        args: Vec<Bytes>,
+        read_only: bool,
+    },
+    Function(FunctionCommand),
 }
 
 /// One EXECUTE queued inside MULTI.
@@ -68,6 +78,7 @@ pub enum Response {
     Explain(Explain),
     Info(ExecutorInfo),
     DbSize(usize),
+    Reply(Reply),
 }
 
 /// What the executor contributes to INFO.
@@ -144,6 +155,8 @@ pub struct Executor {
     persistence: Option<Persistence>,
     /// The record the request being handled wrote to the log.
     logged: Option<u64>,
+    /// Procedures; taken out while one runs (it calls back into `self`).
+    functions: Option<FunctionEngine>,
 }
 
 /// Most batches taken per wake-up before replies go out, so one busy
@@ -156,9 +169,23 @@ const SNAPSHOT_STEP_TIME: std::time::Duration = std::time::Duration::from_millis
 const SNAPSHOT_CHUNK_ROWS: usize = 256;
 
 impl Executor {
-    pub fn new(mut catalog: Catalog, db: Database, allow_scans: bool) -> Executor {
+    pub fn new(
+        mut catalog: Catalog,
+        db: Database,
+        allow_scans: bool,
+        function_budget: std::time::Duration,
+    ) -> Result<Executor, ExecError> {
         catalog.set_allow_scans(allow_scans);
-        Executor { catalog, db, undo: UndoLog::new(), executed: 0, rolled_back: 0, persistence: None, logged: None }
+        Ok(Executor {
+            catalog,
+            db,
+            undo: UndoLog::new(),
+            executed: 0,
+            rolled_back: 0,
+            persistence: None,
+            logged: None,
+            functions: Some(FunctionEngine::new(function_budget)?),
+        })
     }
 
     /// From now on every committed write is logged.
@@ -315,6 +342,137 @@ impl Executor {
                 self.begin_snapshot()?;
                 Ok(Response::Status("Background saving started"))
             }
+            Request::FCall { function, keys, args, read_only } => self.fcall(&function, &keys, &args, read_only),
+            Request::Function(f) => self.function_command(f),
+        }
+    }
+
+    fn engine(&mut self) -> Result<&mut FunctionEngine, ExecError> {
+        self.functions.as_mut().ok_or_else(|| ExecError::Internal("the function engine is busy".into()))
+    }
+
+    fn function_command(&mut self, f: FunctionCommand) -> Outcome {
+        match f {
+            FunctionCommand::Load { code, replace } => {
+                self.check_writable()?;
+                let code = utf8(&code, "function code")?.to_string();
+                let name = self.engine()?.load(&code, replace)?;
+                self.log(LogRecord::FunctionLoad { code, replace });
+                Ok(Response::Reply(Reply::Bulk(Bytes::from(name))))
+            }
+            FunctionCommand::Delete(name) => {
+                self.check_writable()?;
+                let name = utf8(&name, "library name")?.to_string();
+                self.engine()?.delete(&name)?;
+                self.log(LogRecord::FunctionDelete(name));
+                Ok(Response::Ok)
+            }
+            FunctionCommand::Flush => {
+                self.check_writable()?;
+                self.engine()?.flush();
+                self.log(LogRecord::FunctionFlush);
+                Ok(Response::Ok)
+            }
+            FunctionCommand::List { pattern, with_code } => {
+                let pattern = pattern.map(|p| String::from_utf8_lossy(&p).into_owned());
+                let libraries = self.engine()?.list();
+                let s = |v: &str| Reply::bulk_str(v);
+                let list = libraries
+                    .into_iter()
+                    .filter(|l| {
+                        pattern.as_ref().is_none_or(|p| crate::local::glob_match(p.as_bytes(), l.name.as_bytes()))
+                    })
+                    .map(|l| {
+                        let functions = l
+                            .functions
+                            .iter()
+                            .map(|(name, description, flags)| {
+                                Reply::Map(vec![
+                                    (s("name"), s(name)),
+                                    (s("description"), description.as_deref().map(s).unwrap_or(Reply::Null)),
+                                    (s("flags"), Reply::Array(flags.iter().map(|f| s(f)).collect())),
+                                ])
+                            })
+                            .collect();
+                        let mut fields = vec![
+                            (s("library_name"), s(&l.name)),
+                            (s("engine"), s("LUA")),
+                            (s("functions"), Reply::Array(functions)),
+                        ];
+                        if with_code {
+                            fields.push((s("library_code"), s(&l.code)));
+                        }
+                        Reply::Map(fields)
+                    })
+                    .collect();
+                Ok(Response::Reply(Reply::Array(list)))
+            }
+            FunctionCommand::Help => Ok(Response::Ok),
+        }
+    }
+
+    /// FCALL: the function runs statements through `execute_in_function`;
+    /// any error it does not catch, or running past its budget, rolls back
+    /// everything it wrote. Its writes are logged, not its code.
+    fn fcall(&mut self, function: &[u8], keys: &[Bytes], args: &[Bytes], read_only: bool) -> Outcome {
+        let name = utf8(function, "function name")?.to_string();
+        let mut engine =
+            self.functions.take().ok_or_else(|| ExecError::Internal("the function engine is busy".into()))?;
+        let mut writes: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
+        let result = engine.call(&name, keys, args, read_only, &mut |statement, argv, writes_allowed| {
+            self.execute_in_function(statement, argv, writes_allowed, &mut writes)
+        });
+        self.functions = Some(engine);
+        match result {
+            Ok(reply) => {
+                if !self.undo.is_empty() {
+                    self.log(LogRecord::Transaction(writes));
+                }
+                self.undo.clear();
+                Ok(Response::Reply(reply))
+            }
+            Err(e) => {
+                self.abort();
+                Err(e)
+            }
+        }
+    }
+
+    /// One statement inside a function. A failed statement is undone by
+    /// itself, so a function that catches the error goes on from a clean
+    /// state.
+    fn execute_in_function(
+        &mut self,
+        statement: &str,
+        argv: Vec<Vec<u8>>,
+        writes_allowed: bool,
+        writes: &mut Vec<(String, Vec<Vec<u8>>)>,
+    ) -> Result<RowsOrCount, ExecError> {
+        let stmt = self.statement(statement.as_bytes())?;
+        if !stmt.is_read_only() {
+            if !writes_allowed {
+                return Err(ExecError::Function {
+                    code: "ERR",
+                    message: format!("statement \"{}\" writes, and the function is flagged no-writes", stmt.name),
+                });
+            }
+            self.check_writable()?;
+        }
+        let args: Vec<Bytes> = argv.iter().map(|a| Bytes::from(a.clone())).collect();
+        let mark = self.undo.len();
+        match self.execute_one(&stmt, &args) {
+            Ok(outcome) => {
+                if self.undo.len() > mark {
+                    writes.push((stmt.name.clone(), argv));
+                }
+                Ok(outcome)
+            }
+            Err(e) => {
+                if let Err(bug) = self.db.rollback_to(&mut self.undo, mark) {
+                    tracing::error!(error = %bug, "bug: statement rollback failed");
+                }
+                Err(e)
+            }
         }
     }
 
@@ -378,17 +536,25 @@ impl Executor {
 
     /// Loads a snapshot into an empty executor: catalog, rows, then every
     /// structure rebuilt from the rows.
-    pub fn load_snapshot(&mut self, image: SnapshotImage) -> Result<(), ExecError> {
+    pub fn load_snapshot(&mut self, mut image: SnapshotImage) -> Result<(), ExecError> {
         let (next, changes) = planner::apply_script(&self.catalog, &image.catalog_script)?;
         self.db.apply_changes(&changes)?;
         self.catalog = next;
-        for t in image.tables {
+        for t in std::mem::take(&mut image.tables) {
             let def = self.catalog.table_by_name(&t.name).cloned().ok_or_else(|| {
                 ExecError::Internal(format!("snapshot has rows for table \"{}\", which its catalog lacks", t.name))
             })?;
             self.db.load_table_image(def.id, t.slots, t.free, t.rows)?;
         }
         self.db.rebuild_structures()?;
+        if !image.extra.is_empty() {
+            let mut d = aotdb_storage::persist::codec::Decoder::new(&image.extra);
+            let n = d.u32().map_err(ExecError::Internal)?;
+            for _ in 0..n {
+                let code = d.string().map_err(ExecError::Internal)?;
+                self.engine()?.load(&code, true)?;
+            }
+        }
         Ok(())
     }
 
@@ -407,6 +573,11 @@ impl Executor {
                 Request::Prepare { name: Bytes::from(name.clone()), sql: Bytes::from(sql.clone()) }
             }
             LogRecord::Deallocate(name) => Request::Deallocate { name: Bytes::from(name.clone()) },
+            LogRecord::FunctionLoad { code, replace } => {
+                Request::Function(FunctionCommand::Load { code: Bytes::from(code.clone()), replace: *replace })
+            }
+            LogRecord::FunctionDelete(name) => Request::Function(FunctionCommand::Delete(Bytes::from(name.clone()))),
+            LogRecord::FunctionFlush => Request::Function(FunctionCommand::Flush),
         };
         self.handle(request).map(|_| ())
     }
@@ -504,7 +675,13 @@ impl Executor {
         let seq = p.log.rotate();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         p.snapshots.begin(seq);
-        p.snapshots.bytes(SnapshotEncoder::header(seq, now, &self.catalog.to_script(), b""));
+        let libraries = self.functions.as_ref().map(|f| f.library_codes()).unwrap_or_default();
+        let mut extra = aotdb_storage::persist::codec::Encoder::new();
+        extra.u32(libraries.len() as u32);
+        for code in &libraries {
+            extra.bytes(code.as_bytes());
+        }
+        p.snapshots.bytes(SnapshotEncoder::header(seq, now, &self.catalog.to_script(), &extra.buf));
         p.stats.log_bytes_since_snapshot.store(0, Ordering::Relaxed);
         p.stats.snapshot_max_step_micros.store(0, Ordering::Relaxed);
         p.stats.update_snapshot(|s| s.in_progress = true);

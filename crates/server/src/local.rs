@@ -2,7 +2,7 @@
 //! MULTI bookkeeping, ...) and the translation of the rest into executor
 //! requests.
 
-use aotdb_proto::{ClientCommand, Command, CommandCommand, Protocol, Reply};
+use aotdb_proto::{ClientCommand, Command, CommandCommand, FunctionCommand, Protocol, Reply};
 use bytes::Bytes;
 
 use crate::command_table::{self, COMMANDS};
@@ -82,6 +82,19 @@ pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Act
         Command::Exec => err("EXEC without MULTI"),
         Command::Discard => err("DISCARD without MULTI"),
         Command::Watch | Command::Unwatch => watch_not_needed(),
+        Command::FCall { function, keys, args, read_only } => {
+            return Action::Execute(Request::FCall { function, keys, args, read_only }, Render::Plain)
+        }
+        Command::Function(FunctionCommand::Help) => Reply::Array(
+            [
+                "FUNCTION <subcommand> [<arg> ...]. Subcommands are:",
+                "LOAD [REPLACE] <code>", "DELETE <library>", "FLUSH", "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
+            ]
+            .iter()
+            .map(|s| Reply::SimpleOwned((*s).to_string()))
+            .collect(),
+        ),
+        Command::Function(f) => return Action::Execute(Request::Function(f), Render::Plain),
         Command::Save => return Action::Execute(Request::Save, Render::Plain),
         Command::BgSave => return Action::Execute(Request::BgSave, Render::Plain),
         Command::Shutdown(args) => {
@@ -301,7 +314,7 @@ fn config_get(patterns: &[Bytes], shared: &Shared) -> Reply {
 
 /// `*` and `?` globbing, enough for CONFIG GET. Greedy with one
 /// backtrack point, so a pattern full of stars stays linear.
-fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {

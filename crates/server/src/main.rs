@@ -11,6 +11,7 @@ mod executor;
 mod explain_file;
 mod info;
 mod local;
+mod procedures;
 mod replies;
 mod server;
 mod session;

@@ -51,7 +51,18 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 
-    let mut executor = Executor::new(Catalog::new(), Database::new(), args.allow_scans);
+    let mut executor = match Executor::new(
+        Catalog::new(),
+        Database::new(),
+        args.allow_scans,
+        std::time::Duration::from_millis(args.function_budget_ms),
+    ) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot start the function engine: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let persistence = if args.in_memory {
         tracing::warn!("running --in-memory: nothing is persisted, all data is lost when the server stops");
         None

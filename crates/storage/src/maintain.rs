@@ -78,7 +78,14 @@ impl Database {
 
     /// Undoes every change in `undo`, newest first, and empties it.
     pub fn rollback(&mut self, undo: &mut UndoLog) -> Result<()> {
-        while let Some(entry) = undo.entries.pop() {
+        self.rollback_to(undo, 0)
+    }
+
+    /// Undoes the changes after the first `mark` (a statement inside a
+    /// procedure that failed), newest first.
+    pub fn rollback_to(&mut self, undo: &mut UndoLog, mark: usize) -> Result<()> {
+        while undo.entries.len() > mark {
+            let Some(entry) = undo.entries.pop() else { break };
             match entry {
                 UndoEntry::Inserted { table, id } => self.change(table, Op::Delete(id))?,
                 UndoEntry::Deleted { table, id, row } => self.change(table, Op::Restore(id, row))?,

@@ -27,6 +27,12 @@ pub enum LogRecord {
         sql: String,
     },
     Deallocate(String),
+    FunctionLoad {
+        code: String,
+        replace: bool,
+    },
+    FunctionDelete(String),
+    FunctionFlush,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +92,16 @@ pub fn encode_record(seq: u64, record: &LogRecord, out: &mut Vec<u8>) {
             e.u8(5);
             e.bytes(name.as_bytes());
         }
+        LogRecord::FunctionLoad { code, replace } => {
+            e.u8(6);
+            e.bytes(code.as_bytes());
+            e.u8(*replace as u8);
+        }
+        LogRecord::FunctionDelete(name) => {
+            e.u8(7);
+            e.bytes(name.as_bytes());
+        }
+        LogRecord::FunctionFlush => e.u8(8),
     }
     frame(out, &e.buf);
 }
@@ -119,6 +135,9 @@ pub fn decode_record(payload: &[u8]) -> Result<LoggedRecord, String> {
         3 => LogRecord::Define(d.string()?),
         4 => LogRecord::Prepare { name: d.string()?, sql: d.string()? },
         5 => LogRecord::Deallocate(d.string()?),
+        6 => LogRecord::FunctionLoad { code: d.string()?, replace: d.u8()? != 0 },
+        7 => LogRecord::FunctionDelete(d.string()?),
+        8 => LogRecord::FunctionFlush,
         kind => return Err(format!("unknown record kind {kind}")),
     };
     if !d.is_empty() {
@@ -236,6 +255,9 @@ mod tests {
             LogRecord::Transaction(vec![("a".into(), vec![b"1".to_vec()]), ("b".into(), vec![])]),
             LogRecord::Prepare { name: "q".into(), sql: "SELECT 1".into() },
             LogRecord::Deallocate("q".into()),
+            LogRecord::FunctionLoad { code: "#!lua name=l\n".into(), replace: true },
+            LogRecord::FunctionDelete("l".into()),
+            LogRecord::FunctionFlush,
         ];
         for (i, r) in records.iter().enumerate() {
             encode_record(i as u64 + 1, r, &mut data);

@@ -1,0 +1,388 @@
+//! The Lua engine behind FUNCTION LOAD and FCALL: one sandboxed Lua 5.4
+//! state, libraries each run in an environment of their own, and calls
+//! bounded by a time budget enforced with an instruction-count hook.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aotdb_proto::Reply;
+use aotdb_storage::Outcome;
+use bytes::Bytes;
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue, VmState};
+
+use super::convert::{lua_to_arg, lua_to_reply, outcome_to_lua};
+use crate::error::ExecError;
+
+/// A library as FUNCTION LIST shows it.
+#[derive(Debug, Clone)]
+pub struct LibraryInfo {
+    pub name: String,
+    pub code: String,
+    /// (name, description, flags)
+    pub functions: Vec<(String, Option<String>, Vec<&'static str>)>,
+}
+
+/// An error raised inside a function, carried through Lua with its code.
+#[derive(Debug)]
+pub struct FunctionError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for FunctionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for FunctionError {}
+
+struct Library {
+    code: String,
+    functions: Vec<String>,
+}
+
+struct Registered {
+    library: String,
+    callback: Function,
+    no_writes: bool,
+    description: Option<String>,
+}
+
+/// Runs a registered statement for a function: (name, arguments, whether
+/// writes are allowed).
+pub type StatementRunner<'a> = dyn FnMut(&str, Vec<Vec<u8>>, bool) -> Result<Outcome, ExecError> + 'a;
+
+pub struct FunctionEngine {
+    lua: Lua,
+    safe_globals: Table,
+    aotdb: Table,
+    null: Table,
+    libraries: BTreeMap<String, Library>,
+    functions: BTreeMap<String, Registered>,
+    budget: Duration,
+}
+
+/// Largest memory a Lua state may use.
+const LUA_MEMORY_LIMIT: usize = 256 * 1024 * 1024;
+
+fn lua_err(e: mlua::Error) -> ExecError {
+    if let Some(f) = e.downcast_ref::<FunctionError>() {
+        return ExecError::Function { code: f.code, message: f.message.clone() };
+    }
+    let text = e.to_string();
+    // Keep the first line: the rest is a Lua stack trace.
+    let first = text.lines().next().unwrap_or("").trim_start_matches("runtime error: ").to_string();
+    ExecError::Function { code: "ERR", message: first }
+}
+
+impl FunctionEngine {
+    pub fn new(budget: Duration) -> Result<FunctionEngine, ExecError> {
+        let lua = Lua::new_with(StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8, LuaOptions::default())
+            .map_err(lua_err)?;
+        lua.set_memory_limit(LUA_MEMORY_LIMIT).map_err(lua_err)?;
+        let globals = lua.globals();
+        let safe = lua.create_table().map_err(lua_err)?;
+        for name in [
+            "assert",
+            "error",
+            "ipairs",
+            "next",
+            "pairs",
+            "pcall",
+            "rawequal",
+            "rawget",
+            "rawlen",
+            "rawset",
+            "select",
+            "setmetatable",
+            "getmetatable",
+            "tonumber",
+            "tostring",
+            "type",
+            "xpcall",
+            "string",
+            "table",
+            "utf8",
+        ] {
+            let v: LuaValue = globals.get(name).map_err(lua_err)?;
+            safe.set(name, v).map_err(lua_err)?;
+        }
+        // math without its random numbers: functions must be deterministic.
+        let math: Table = globals.get("math").map_err(lua_err)?;
+        let safe_math = lua.create_table().map_err(lua_err)?;
+        for pair in math.pairs::<String, LuaValue>() {
+            let (k, v) = pair.map_err(lua_err)?;
+            if k != "random" && k != "randomseed" {
+                safe_math.set(k, v).map_err(lua_err)?;
+            }
+        }
+        safe.set("math", safe_math).map_err(lua_err)?;
+        let table_lib: Table = globals.get("table").map_err(lua_err)?;
+        safe.set("unpack", table_lib.get::<LuaValue>("unpack").map_err(lua_err)?).map_err(lua_err)?;
+        let null = lua.create_table().map_err(lua_err)?;
+        let null_meta = lua.create_table().map_err(lua_err)?;
+        null_meta
+            .set("__tostring", lua.create_function(|_, _: LuaValue| Ok("NULL")).map_err(lua_err)?)
+            .map_err(lua_err)?;
+        null_meta
+            .set(
+                "__newindex",
+                lua.create_function(|_, _: MultiValue| -> mlua::Result<()> {
+                    Err(mlua::Error::RuntimeError("aotdb.NULL cannot be changed".into()))
+                })
+                .map_err(lua_err)?,
+            )
+            .map_err(lua_err)?;
+        null.set_metatable(Some(null_meta)).map_err(lua_err)?;
+        let aotdb = lua.create_table().map_err(lua_err)?;
+        aotdb.set("NULL", null.clone()).map_err(lua_err)?;
+        safe.set("aotdb", aotdb.clone()).map_err(lua_err)?;
+        Ok(FunctionEngine {
+            lua,
+            safe_globals: safe,
+            aotdb,
+            null,
+            libraries: BTreeMap::new(),
+            functions: BTreeMap::new(),
+            budget,
+        })
+    }
+
+    /// Stops Lua code that runs past `deadline`.
+    fn arm(&self, deadline: Instant) {
+        let _ = self.lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
+            if Instant::now() > deadline {
+                Err(mlua::Error::external(FunctionError {
+                    code: "TIMEOUT",
+                    message: "the function ran past its time budget and was stopped; nothing it wrote was kept".into(),
+                }))
+            } else {
+                Ok(VmState::Continue)
+            }
+        });
+    }
+
+    /// FUNCTION LOAD: runs the library's code, which registers its
+    /// functions with `redis.register_function`; returns the library name.
+    pub fn load(&mut self, code: &str, replace: bool) -> Result<String, ExecError> {
+        let fail = |m: String| ExecError::Function { code: "ERR", message: m };
+        let (first, body) = code.split_once('\n').unwrap_or((code, ""));
+        let header = first.strip_prefix("#!").ok_or_else(|| fail("Missing library metadata".into()))?;
+        let mut parts = header.split_whitespace();
+        let engine = parts.next().unwrap_or("");
+        if !engine.eq_ignore_ascii_case("lua") {
+            return Err(fail(format!("Engine '{engine}' not found")));
+        }
+        let mut name = None;
+        for p in parts {
+            match p.split_once('=') {
+                Some(("name", n)) => name = Some(n.to_string()),
+                _ => return Err(fail(format!("Invalid metadata value given: {p}"))),
+            }
+        }
+        let name = name.ok_or_else(|| fail("Library name was not given".into()))?;
+        if !valid_name(&name) {
+            return Err(fail("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into()));
+        }
+        if self.libraries.contains_key(&name) && !replace {
+            return Err(fail(format!("Library '{name}' already exists")));
+        }
+
+        let env = self.lua.create_table().map_err(lua_err)?;
+        let meta = self.lua.create_table().map_err(lua_err)?;
+        meta.set("__index", self.safe_globals.clone()).map_err(lua_err)?;
+        env.set_metatable(Some(meta)).map_err(lua_err)?;
+        let mut registered: Vec<(String, Function, bool, Option<String>)> = Vec::new();
+        self.arm(Instant::now() + self.budget);
+        // Keep line numbers: the header line becomes an empty line.
+        let source = format!("\n{body}");
+        let result = self.lua.scope(|scope| {
+            let register = scope.create_function_mut(|_, args: MultiValue| {
+                registered.push(parse_registration(args)?);
+                Ok(())
+            })?;
+            let redis = self.lua.create_table()?;
+            redis.set("register_function", register)?;
+            env.raw_set("redis", redis)?;
+            self.lua.load(&source).set_name(format!("@{name}")).set_environment(env.clone()).exec()
+        });
+        self.lua.remove_hook();
+        result.map_err(lua_err)?;
+        if registered.is_empty() {
+            return Err(fail("No functions registered".into()));
+        }
+        for (f, ..) in &registered {
+            if let Some(existing) = self.functions.get(f) {
+                if existing.library != name {
+                    return Err(fail(format!("Function {f} already exists")));
+                }
+            }
+            if registered.iter().filter(|r| &r.0 == f).count() > 1 {
+                return Err(fail(format!("Function {f} already exists in the library")));
+            }
+        }
+        self.remove_library(&name);
+        let names = registered.iter().map(|r| r.0.clone()).collect();
+        for (f, callback, no_writes, description) in registered {
+            self.functions.insert(f, Registered { library: name.clone(), callback, no_writes, description });
+        }
+        self.libraries.insert(name.clone(), Library { code: code.to_string(), functions: names });
+        Ok(name)
+    }
+
+    fn remove_library(&mut self, name: &str) -> bool {
+        match self.libraries.remove(name) {
+            Some(lib) => {
+                for f in lib.functions {
+                    self.functions.remove(&f);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// FUNCTION DELETE.
+    pub fn delete(&mut self, name: &str) -> Result<(), ExecError> {
+        if self.remove_library(name) {
+            Ok(())
+        } else {
+            Err(ExecError::Function { code: "ERR", message: "Library not found".into() })
+        }
+    }
+
+    /// FUNCTION FLUSH.
+    pub fn flush(&mut self) {
+        self.libraries.clear();
+        self.functions.clear();
+    }
+
+    pub fn list(&self) -> Vec<LibraryInfo> {
+        self.libraries
+            .iter()
+            .map(|(name, lib)| LibraryInfo {
+                name: name.clone(),
+                code: lib.code.clone(),
+                functions: lib
+                    .functions
+                    .iter()
+                    .filter_map(|f| {
+                        self.functions.get(f).map(|r| {
+                            let flags = if r.no_writes { vec!["no-writes"] } else { Vec::new() };
+                            (f.clone(), r.description.clone(), flags)
+                        })
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Every library's code, in name order (for snapshots).
+    pub fn library_codes(&self) -> Vec<String> {
+        self.libraries.values().map(|l| l.code.clone()).collect()
+    }
+
+    /// FCALL: runs `function` with its keys and arguments. `execute` runs a
+    /// registered statement (and is told whether writes are allowed).
+    pub fn call(
+        &mut self,
+        function: &str,
+        keys: &[Bytes],
+        args: &[Bytes],
+        read_only_call: bool,
+        execute: &mut StatementRunner<'_>,
+    ) -> Result<Reply, ExecError> {
+        let registered = self
+            .functions
+            .get(function)
+            .ok_or_else(|| ExecError::Function { code: "ERR", message: "Function not found".into() })?;
+        if read_only_call && !registered.no_writes {
+            return Err(ExecError::Function {
+                code: "ERR",
+                message: "Can not execute a script with write flag using *_ro command.".into(),
+            });
+        }
+        let no_writes = registered.no_writes;
+        let callback = registered.callback.clone();
+        let null = self.null.clone();
+        self.arm(Instant::now() + self.budget);
+        let lua = &self.lua;
+        let aotdb = &self.aotdb;
+        let result = lua.scope(|scope| {
+            let run = scope.create_function_mut(|lua, values: MultiValue| {
+                let mut values = values.into_iter();
+                let name = match values.next() {
+                    Some(LuaValue::String(s)) => s.to_string_lossy(),
+                    _ => {
+                        return Err(mlua::Error::external(FunctionError {
+                            code: "ERR",
+                            message: "aotdb.execute needs a statement name first".into(),
+                        }))
+                    }
+                };
+                let mut arguments = Vec::new();
+                for (i, v) in values.enumerate() {
+                    arguments.push(lua_to_arg(&null, &v).map_err(|m| {
+                        mlua::Error::external(FunctionError {
+                            code: "TYPE",
+                            message: format!("aotdb.execute argument {}: {m}", i + 1),
+                        })
+                    })?);
+                }
+                match execute(&name, arguments, !no_writes) {
+                    Ok(outcome) => outcome_to_lua(lua, &null, &outcome),
+                    Err(e) => Err(mlua::Error::external(FunctionError { code: e.code(), message: e.to_string() })),
+                }
+            })?;
+            aotdb.raw_set("execute", run)?;
+            let keys_t = lua.create_sequence_from(
+                keys.iter().map(|k| lua.create_string(&k[..])).collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            let args_t = lua.create_sequence_from(
+                args.iter().map(|a| lua.create_string(&a[..])).collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            let value: LuaValue = callback.call((keys_t, args_t))?;
+            Ok(lua_to_reply(&null, &value, 0))
+        });
+        self.lua.remove_hook();
+        let _ = self.aotdb.raw_set("execute", LuaValue::Nil);
+        result.map_err(lua_err)
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `redis.register_function('name', fn)` or
+/// `redis.register_function{function_name=..., callback=..., flags={...}, description=...}`.
+fn parse_registration(args: MultiValue) -> mlua::Result<(String, Function, bool, Option<String>)> {
+    let bad = |m: &str| mlua::Error::external(FunctionError { code: "ERR", message: m.to_string() });
+    let args: Vec<LuaValue> = args.into_iter().collect();
+    let (name, callback, flags, description) = match args.as_slice() {
+        [LuaValue::String(n), LuaValue::Function(f)] => (n.to_string_lossy(), f.clone(), None, None),
+        [LuaValue::Table(t)] => {
+            let name: String = t.get("function_name").map_err(|_| bad("function_name is missing"))?;
+            let callback: Function = t.get("callback").map_err(|_| bad("callback is missing"))?;
+            let flags: Option<Table> = t.get("flags").ok();
+            let description: Option<String> = t.get("description").ok();
+            (name, callback, flags, description)
+        }
+        _ => return Err(bad("wrong arguments to redis.register_function")),
+    };
+    if !valid_name(&name) {
+        return Err(bad("Function names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
+    }
+    let mut no_writes = false;
+    if let Some(flags) = flags {
+        for f in flags.sequence_values::<String>() {
+            match f?.as_str() {
+                "no-writes" => no_writes = true,
+                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                other => return Err(bad(&format!("Unknown flag given: {other}"))),
+            }
+        }
+    }
+    Ok((name, callback, no_writes, description))
+}
