@@ -183,6 +183,21 @@ PREPARE parent AS SELECT id, budget FROM parents WHERE id = $1;
         assert!(e.contains("command 3"), "{e}");
         assert_eq!(snapshot(&mut con), before, "{third:?}");
     }
+    // The same violations inside a function roll the whole call back.
+    let library = "#!lua name=batch
+redis.register_function('try', function(keys, args)
+  aotdb.execute('spend', 1, 10)
+  aotdb.execute('add_child', 11, 1, 'b')
+  aotdb.execute(table.unpack(args))
+end)";
+    query(&mut con, &["FUNCTION", "LOAD", library]).unwrap();
+    for third in [["spend", "1", "500", "\\N"], ["add_child", "12", "9", "c"], ["add_child", "12", "1", "a"]] {
+        let mut args = vec!["FCALL", "try", "0"];
+        args.extend_from_slice(&third);
+        let e = error_of(query(&mut con, &args));
+        assert!(e.starts_with("CONSTRAINT") || e.starts_with("ERR"), "{third:?}: {e}");
+        assert_eq!(snapshot(&mut con), before, "{third:?}");
+    }
     // Cascade works as a whole and is undone as a whole.
     query(&mut con, &["MULTI"]).unwrap();
     query(&mut con, &["EXECUTE", "drop_parent", "1"]).unwrap();
