@@ -17,6 +17,10 @@ use aotdb_workload::{decide, Dataset, Reads, Rng, Zipf, T0};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rusqlite::types::Value as SqlValue;
 
+// The server's allocator, so the in-process figures match what it does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SCHEMA: &str = include_str!("../examples/decisions.sql");
 
 /// The same indexes the PostgreSQL kit adds, in SQLite's dialect.

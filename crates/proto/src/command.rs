@@ -94,13 +94,13 @@ pub enum CommandCommand {
 
 /// A cursor over a request's arguments.
 struct Args {
-    name: String,
+    name: &'static str,
     rest: std::vec::IntoIter<Bytes>,
 }
 
 impl Args {
     fn next(&mut self) -> Result<Bytes, CommandError> {
-        self.rest.next().ok_or_else(|| CommandError::WrongArity(self.name.clone()))
+        self.rest.next().ok_or_else(|| CommandError::WrongArity(self.name.into()))
     }
 
     fn optional(&mut self) -> Option<Bytes> {
@@ -114,7 +114,7 @@ impl Args {
     fn finish(&mut self) -> Result<(), CommandError> {
         match self.rest.next() {
             None => Ok(()),
-            Some(_) => Err(CommandError::WrongArity(self.name.clone())),
+            Some(_) => Err(CommandError::WrongArity(self.name.into())),
         }
     }
 }
@@ -145,9 +145,19 @@ impl Command {
         let Some(first) = iter.next() else {
             return Err(CommandError::Syntax);
         };
-        let name = upper(&first);
-        let mut args = Args { name: name.to_ascii_lowercase(), rest: iter };
-        let command = match name.as_str() {
+        // Upper-cased into a stack buffer: no allocation per request.
+        let mut buf = [0u8; 16];
+        let name: &str = match first.len() {
+            n if n <= buf.len() => {
+                for (b, c) in buf.iter_mut().zip(first.iter()) {
+                    *b = c.to_ascii_uppercase();
+                }
+                std::str::from_utf8(&buf[..n]).unwrap_or("")
+            }
+            _ => "",
+        };
+        let mut args = Args { name: lower_name(name), rest: iter };
+        let command = match name {
             "PING" => {
                 let msg = args.optional();
                 args.finish()?;
@@ -204,6 +214,7 @@ impl Command {
                 }
             }
             "EXECUTE" => {
+                // The hot path: no arity check beyond the name.
                 let name = args.next()?;
                 Command::Execute { name, args: args.remaining() }
             }
@@ -300,6 +311,41 @@ impl Command {
             Command::Function(_) => "function",
         }
     }
+}
+
+/// The lower-case name of a known command, for arity errors.
+fn lower_name(upper: &str) -> &'static str {
+    const NAMES: &[&str] = &[
+        "ping",
+        "echo",
+        "hello",
+        "auth",
+        "client",
+        "select",
+        "command",
+        "info",
+        "dbsize",
+        "quit",
+        "reset",
+        "config",
+        "execute",
+        "prepare",
+        "deallocate",
+        "define",
+        "explain",
+        "multi",
+        "exec",
+        "discard",
+        "watch",
+        "unwatch",
+        "save",
+        "bgsave",
+        "shutdown",
+        "fcall",
+        "fcall_ro",
+        "function",
+    ];
+    NAMES.iter().find(|n| n.eq_ignore_ascii_case(upper)).copied().unwrap_or("unknown")
 }
 
 fn no_args(args: &mut Args, command: Command) -> Result<Command, CommandError> {

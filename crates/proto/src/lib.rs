@@ -6,8 +6,10 @@ mod error;
 mod framing;
 mod inline;
 mod reply;
+mod writer;
 
 pub use command::{ClientCommand, Command, CommandCommand, FunctionCommand};
 pub use error::{CommandError, ProtocolError};
 pub use framing::{next_request, Limits};
 pub use reply::{encode, format_double, Protocol, Reply};
+pub use writer::RespWriter;

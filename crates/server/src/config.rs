@@ -107,6 +107,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AOTDB_FUNCTION_BUDGET_MS", default_value_t = 500)]
     pub function_budget_ms: u64,
 
+    /// Threads for network I/O (default: the number of cores minus one,
+    /// at least one; the executor has a thread of its own).
+    #[arg(long, env = "AOTDB_IO_THREADS")]
+    pub io_threads: Option<usize>,
+
     /// Log filter: error, warn, info, debug, trace, or a tracing
     /// directive such as `aotdb=debug`.
     #[arg(long, env = "AOTDB_LOG_LEVEL", default_value = "info")]

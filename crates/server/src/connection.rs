@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aotdb_proto::{encode, next_request, Command, Protocol, Reply};
+use aotdb_proto::{encode, next_request, Command, Protocol, Reply, RespWriter};
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -149,7 +149,26 @@ async fn handle_input(input: &mut BytesMut, output: &mut BytesMut, session: &mut
             Slot::Ready { reply, protocol, command } => (reply, protocol, command),
             Slot::Pending { index, render, protocol, command } => {
                 let outcome = outcomes.get_mut(index).and_then(Option::take);
-                (render_outcome(outcome, render, shared), protocol, command)
+                // Rows go straight into the buffer, without a reply tree.
+                match outcome {
+                    Some(Ok(Response::Statement(o))) => {
+                        write_outcome(&o, &mut RespWriter::new(output, protocol));
+                        shared.stats.record(command, false);
+                        last_command = Some(command);
+                        continue;
+                    }
+                    Some(Ok(Response::Transaction(results))) => {
+                        let mut w = RespWriter::new(output, protocol);
+                        w.array(results.len());
+                        for o in &results {
+                            write_outcome(o, &mut w);
+                        }
+                        shared.stats.record(command, false);
+                        last_command = Some(command);
+                        continue;
+                    }
+                    other => (render_outcome(other, render, shared), protocol, command),
+                }
             }
         };
         shared.stats.record(command, reply.is_error());
@@ -176,6 +195,34 @@ async fn handle_input(input: &mut BytesMut, output: &mut BytesMut, session: &mut
         shared.request_shutdown();
     }
     close
+}
+
+fn write_outcome(o: &aotdb_storage::Outcome, w: &mut RespWriter<'_>) {
+    match o {
+        aotdb_storage::Outcome::Count(n) => w.int(i64::try_from(*n).unwrap_or(i64::MAX)),
+        aotdb_storage::Outcome::Rows(rows) => {
+            w.array(rows.len());
+            for row in rows {
+                w.array(row.len());
+                for v in row {
+                    write_value(v, w);
+                }
+            }
+        }
+    }
+}
+
+fn write_value(v: &aotdb_planner::Value, w: &mut RespWriter<'_>) {
+    use aotdb_planner::Value;
+    match v {
+        Value::Null => w.null(),
+        Value::Bool(b) => w.bool(*b),
+        Value::Int(i) => w.int(*i),
+        Value::Float(x) => w.double(*x),
+        Value::Text(s) => w.bulk(s.as_bytes()),
+        Value::Bytes(b) => w.bulk(b),
+        Value::Timestamp(_) => w.bulk(v.to_pg_text().as_bytes()),
+    }
 }
 
 fn render_outcome(outcome: Option<Outcome>, render: Render, shared: &Shared) -> Reply {

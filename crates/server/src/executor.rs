@@ -210,7 +210,7 @@ impl Executor {
                     Err(mpsc::TryRecvError::Disconnected) => break,
                 }
             } else {
-                match rx.recv() {
+                match receive_soon(&rx) {
                     Ok(b) => Some(b),
                     Err(_) => break,
                 }
@@ -767,6 +767,23 @@ impl Executor {
         }
     }
 }
+
+/// Waits for the next batch, spinning briefly before sleeping: under load
+/// the next batch is usually microseconds away, and a sleep and wake-up
+/// cost more than that.
+fn receive_soon(rx: &mpsc::Receiver<Batch>) -> Result<Batch, mpsc::RecvError> {
+    for _ in 0..SPIN_TRIES {
+        match rx.try_recv() {
+            Ok(b) => return Ok(b),
+            Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
+            Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+        }
+    }
+    rx.recv()
+}
+
+/// About ten microseconds of polling.
+const SPIN_TRIES: usize = 1_000;
 
 fn to_vecs(args: &[Bytes]) -> Vec<Vec<u8>> {
     args.iter().map(|a| a.to_vec()).collect()

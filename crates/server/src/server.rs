@@ -98,7 +98,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The executor has a core of its own; the network threads share the
+    // rest (one on a 2-core machine: fewer threads to hand work between).
+    let io_threads = args
+        .io_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get().saturating_sub(1)).unwrap_or(1).max(1));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(io_threads).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

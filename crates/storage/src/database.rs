@@ -247,13 +247,21 @@ impl Structure {
 
     /// The row-index entry of a view row.
     pub(crate) fn row_entry(&self, row: &ViewRow) -> Result<RowIndexEntry> {
+        self.row_entry_of(row.identity.clone(), &row.values)
+    }
+
+    pub(crate) fn row_entry_of(
+        &self,
+        identity: crate::structures::Identity,
+        values: &[aotdb_planner::Value],
+    ) -> Result<RowIndexEntry> {
         let StructureSpec::RowIndex { eq, order, .. } = self.spec.as_ref() else {
             return Err(Error::Internal("not a row index".into()));
         };
-        let eval = |e: &aotdb_planner::Expr| aotdb_planner::eval::eval(e, &row.values, &[]);
+        let eval = |e: &aotdb_planner::Expr| aotdb_planner::eval::eval(e, values, &[]);
         let eq_values = eq.iter().map(eval).collect::<Result<Vec<_>, _>>()?;
         let sort_values = order.iter().map(|o| eval(&o.expr)).collect::<Result<Vec<_>, _>>()?;
-        Ok(RowIndexEntry::new(eq_values, sort_values, order, row.identity.clone()))
+        Ok(RowIndexEntry::new(eq_values, sort_values, order, identity))
     }
 
     /// Adds a view row (while building).

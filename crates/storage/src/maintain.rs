@@ -9,6 +9,7 @@
 //! fail happens before the structures are touched, so a failure leaves
 //! them exact; the base change is then reverted.
 
+use aotdb_planner::eval::eval_predicate;
 use aotdb_planner::{StructureId, StructureSpec, TableId, Value};
 use hashbrown::HashMap;
 
@@ -31,11 +32,16 @@ enum Op {
 /// A view's state before a change.
 struct Before {
     structure: StructureId,
-    /// The changed table is the view's anchor: its view rows come from
-    /// the changed row itself.
-    anchored: bool,
-    anchors: Vec<RowId>,
-    old_rows: Vec<ViewRow>,
+    kind: BeforeKind,
+}
+
+enum BeforeKind {
+    /// The changed table is the view's anchor: its view rows come from the
+    /// changed row itself, before and after (nothing else changed).
+    Anchored,
+    /// A joined table changed: the anchor rows its row reaches, and their
+    /// view rows before the change.
+    Joined { anchors: Vec<RowId>, old_rows: Vec<ViewRow> },
 }
 
 /// Evaluated differences for one structure, ready to apply.
@@ -132,7 +138,7 @@ impl Database {
         };
         self.follow_table_indexes(table, id, previous.as_deref());
 
-        match self.after_change(table, id, before) {
+        match self.after_change(table, id, previous.as_deref(), before) {
             Ok(prepared) => {
                 self.apply_prepared(prepared);
                 Ok((id, previous))
@@ -207,17 +213,14 @@ impl Database {
             let Some(s) = self.structures.get(&sid) else { continue };
             let Some(view) = s.spec.view() else { continue };
             let Some(step) = view.steps.iter().position(|st| st.table == table) else { continue };
+            let _ = id;
             if let (Some(o), Some(n)) = (old, new) {
                 if s.used[step].iter().all(|&c| o[c] == n[c] && o[c].is_null() == n[c].is_null()) {
                     continue;
                 }
             }
-            let mut old_rows = Vec::new();
             if step == 0 {
-                if let (Some(id), Some(o)) = (id, old) {
-                    self.expand(view, id, o, &mut old_rows)?;
-                }
-                out.push(Before { structure: sid, anchored: true, anchors: Vec::new(), old_rows });
+                out.push(Before { structure: sid, kind: BeforeKind::Anchored });
             } else {
                 let mut anchors = Vec::new();
                 for r in [old, new].into_iter().flatten() {
@@ -225,39 +228,105 @@ impl Database {
                 }
                 anchors.sort_unstable();
                 anchors.dedup();
+                let mut old_rows = Vec::new();
                 let anchor_table = self.table(view.anchor())?;
                 for &a in &anchors {
                     if let Some(row) = anchor_table.get(a) {
                         self.expand(view, a, row, &mut old_rows)?;
                     }
                 }
-                out.push(Before { structure: sid, anchored: false, anchors, old_rows });
+                out.push(Before { structure: sid, kind: BeforeKind::Joined { anchors, old_rows } });
             }
         }
         Ok(out)
     }
 
-    fn after_change(&self, table: TableId, id: RowId, before: Vec<Before>) -> Result<Vec<Prepared>> {
+    fn after_change(
+        &self,
+        table: TableId,
+        id: RowId,
+        previous: Option<&[Value]>,
+        before: Vec<Before>,
+    ) -> Result<Vec<Prepared>> {
         let mut prepared = Vec::with_capacity(before.len());
+        let current = self.table(table)?.get(id);
         for b in before {
             let Some(s) = self.structures.get(&b.structure) else { continue };
             let Some(view) = s.spec.view() else { continue };
-            let mut new_rows = Vec::new();
-            if b.anchored {
-                if let Some(row) = self.table(table)?.get(id) {
-                    self.expand(view, id, row, &mut new_rows)?;
+            match b.kind {
+                BeforeKind::Anchored if view.steps.len() == 1 => {
+                    // A single-table view: the row itself, if it passes.
+                    let passes = |row: &[Value]| -> Result<bool> {
+                        let cond = view.steps[0].condition.as_ref().map(|c| eval_predicate(c, row, &[])).transpose()?;
+                        let filt = view.filter.as_ref().map(|f| eval_predicate(f, row, &[])).transpose()?;
+                        Ok(cond.unwrap_or(true) && filt.unwrap_or(true))
+                    };
+                    let old = match previous {
+                        Some(r) if passes(r)? => Some(r),
+                        _ => None,
+                    };
+                    let new = match current {
+                        Some(r) if passes(r)? => Some(&r[..]),
+                        _ => None,
+                    };
+                    prepared.push(self.single_row_delta(b.structure, id, old, new)?);
                 }
-            } else {
-                let anchor_table = self.table(view.anchor())?;
-                for &a in &b.anchors {
-                    if let Some(row) = anchor_table.get(a) {
-                        self.expand(view, a, row, &mut new_rows)?;
+                BeforeKind::Anchored => {
+                    let (mut old_rows, mut new_rows) = (Vec::new(), Vec::new());
+                    if let Some(r) = previous {
+                        self.expand(view, id, r, &mut old_rows)?;
                     }
+                    if let Some(r) = current {
+                        self.expand(view, id, r, &mut new_rows)?;
+                    }
+                    prepared.push(self.diff(b.structure, &old_rows, &new_rows)?);
+                }
+                BeforeKind::Joined { anchors, old_rows } => {
+                    let mut new_rows = Vec::new();
+                    let anchor_table = self.table(view.anchor())?;
+                    for &a in &anchors {
+                        if let Some(row) = anchor_table.get(a) {
+                            self.expand(view, a, row, &mut new_rows)?;
+                        }
+                    }
+                    prepared.push(self.diff(b.structure, &old_rows, &new_rows)?);
                 }
             }
-            prepared.push(self.diff(b.structure, &b.old_rows, &new_rows)?);
         }
         Ok(prepared)
+    }
+
+    /// The delta of a single-table view for one row, without building view
+    /// rows.
+    fn single_row_delta(
+        &self,
+        sid: StructureId,
+        id: RowId,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<Prepared> {
+        let s = self.structures.get(&sid).ok_or_else(|| Error::Internal(format!("structure #{sid} vanished")))?;
+        match &s.data {
+            StructureData::RowIndex(_) => {
+                let before = old.map(|r| s.row_entry_of(Identity::One(id), r)).transpose()?;
+                let after = new.map(|r| s.row_entry_of(Identity::One(id), r)).transpose()?;
+                let (remove, insert) = match (before, after) {
+                    (Some(b), Some(a)) if a == b => (Vec::new(), Vec::new()),
+                    (b, a) => (b.into_iter().collect(), a.into_iter().collect()),
+                };
+                Ok(Prepared::Rows { structure: sid, remove, insert })
+            }
+            StructureData::Aggregate(a) => {
+                let before = old.map(|r| a.contribution(r, Identity::One(id))).transpose()?;
+                let after = new.map(|r| a.contribution(r, Identity::One(id))).transpose()?;
+                let (remove, add) = match (before, after) {
+                    (Some(b), Some(n)) if n == b => (Vec::new(), Vec::new()),
+                    (b, n) => (b.into_iter().collect(), n.into_iter().collect()),
+                };
+                Ok(Prepared::Aggregate { structure: sid, remove, add })
+            }
+            StructureData::TableIndex(_) => Err(Error::Internal(format!("structure #{sid} is not a view"))),
+        }
     }
 
     /// The entries to remove and insert to go from `old` view rows to `new`.

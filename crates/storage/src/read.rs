@@ -85,6 +85,11 @@ impl Database {
             Some(g) => eval_predicate(g, &[], params)?,
             None => true,
         };
+        if open {
+            if let Some(rows) = self.select_single_table(p, params, offset, limit)? {
+                return Ok(rows);
+            }
+        }
 
         let mut rows: Vec<Vec<Value>> = Vec::new();
         let mut grouped_by_source = false;
@@ -181,6 +186,93 @@ impl Database {
             out.push(projected);
         }
         Ok(out)
+    }
+
+    /// The common case without copying rows: one table, no grouping, rows
+    /// found in the order wanted; the select list is evaluated on the
+    /// stored row itself. `None` when the plan is not of that shape.
+    fn select_single_table(
+        &self,
+        p: &SelectPlan,
+        params: &[Value],
+        offset: usize,
+        limit: Option<usize>,
+    ) -> Result<Option<Vec<Vec<Value>>>> {
+        let Some(view) = p.view.as_ref().filter(|v| v.steps.len() == 1) else { return Ok(None) };
+        if p.grouping.is_some() || p.having.is_some() || p.distinct || !(p.order_by.is_empty() || p.presorted) {
+            return Ok(None);
+        }
+        let table = self.table(view.anchor())?;
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        let mut emit = |row: &[Value], out: &mut Vec<Vec<Value>>| -> Result<bool> {
+            if !passes(p.residual.as_ref(), row, params)? {
+                return Ok(true);
+            }
+            if skipped < offset {
+                skipped += 1;
+                return Ok(true);
+            }
+            if limit.is_some_and(|l| out.len() >= l) {
+                return Ok(false);
+            }
+            let mut projected = Vec::with_capacity(p.projection.len());
+            for e in &p.projection {
+                projected.push(eval(e, row, params)?);
+            }
+            out.push(projected);
+            Ok(limit.is_none_or(|l| out.len() < l))
+        };
+        match &p.source {
+            Source::Lookup { unique, key } => {
+                if let Some(key) = eval_key(key, params)? {
+                    let found = table.uniques.get(*unique).and_then(|u| u.get(&key));
+                    if let Some(row) = found.and_then(|id| table.get(id)) {
+                        if view_accepts(view, row)? {
+                            emit(row, &mut out)?;
+                        }
+                    }
+                }
+            }
+            Source::Rows { structure, eq, range } => {
+                let s = self
+                    .structures
+                    .get(structure)
+                    .ok_or_else(|| Error::Internal(format!("structure #{structure} missing")))?;
+                let (StructureData::RowIndex(ri), StructureSpec::RowIndex { order, .. }) = (&s.data, s.spec.as_ref())
+                else {
+                    return Err(Error::Internal(format!("structure #{structure} is not a row index")));
+                };
+                let Some(key) = eval_key(eq, params)? else { return Ok(Some(out)) };
+                let bounds = match range {
+                    Some(r) => match Bounds::eval(r, params)? {
+                        Some(b) => Some(b),
+                        None => return Ok(Some(out)),
+                    },
+                    None => None,
+                };
+                let range_arg = match (&bounds, order.first()) {
+                    (Some(b), Some(spec)) => Some((spec, b.lower.clone(), b.upper.clone())),
+                    _ => None,
+                };
+                let mut failure = None;
+                ri.scan(&key, range_arg, |identity: &Identity| {
+                    let Some(row) = table.get(identity.ids()[0]) else { return true };
+                    match emit(row, &mut out) {
+                        Ok(go_on) => go_on,
+                        Err(e) => {
+                            failure = Some(e);
+                            false
+                        }
+                    }
+                });
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+            }
+            _ => return Ok(None),
+        }
+        Ok(Some(out))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -363,6 +455,11 @@ impl Database {
 
 fn view_of(p: &SelectPlan) -> Result<&ViewSpec> {
     p.view.as_ref().ok_or_else(|| Error::Internal("query without a view".into()))
+}
+
+/// Whether a row of a single-table view's table belongs to the view.
+fn view_accepts(view: &ViewSpec, row: &[Value]) -> Result<bool> {
+    Ok(passes(view.steps[0].condition.as_ref(), row, &[])? && passes(view.filter.as_ref(), row, &[])?)
 }
 
 fn passes(cond: Option<&Expr>, row: &[Value], params: &[Value]) -> Result<bool> {

@@ -169,14 +169,16 @@ impl Partial {
     /// The summary of one row.
     pub fn of_row(spec: &AggSpec, arg: Option<&Value>) -> Partial {
         let value = arg.filter(|v| !v.is_null());
-        match (Partial::empty(spec), value) {
-            (Partial::Count(_), _) if arg.is_none() => Partial::Count(1),
-            (Partial::Count(_), v) => Partial::Count(v.is_some() as i64),
-            (Partial::SumInt { .. }, Some(Value::Int(i))) => Partial::SumInt { sum: *i as i128, n: 1 },
-            (Partial::SumFloat { .. }, Some(v)) => Partial::SumFloat { sum: as_f64(v).unwrap_or(0.0), n: 1 },
-            (Partial::Min(_), Some(v)) => Partial::Min(v.clone()),
-            (Partial::Max(_), Some(v)) => Partial::Max(v.clone()),
-            (empty, _) => empty,
+        match spec.func {
+            AggFunc::CountStar => Partial::Count(1),
+            AggFunc::Count | AggFunc::CountDistinct => Partial::Count(value.is_some() as i64),
+            AggFunc::Sum | AggFunc::Avg => match value {
+                Some(Value::Int(i)) if !is_float(spec) => Partial::SumInt { sum: *i as i128, n: 1 },
+                Some(v) if is_float(spec) => Partial::SumFloat { sum: as_f64(v).unwrap_or(0.0), n: 1 },
+                _ => Partial::empty(spec),
+            },
+            AggFunc::Min => Partial::Min(value.cloned().unwrap_or(Value::Null)),
+            AggFunc::Max => Partial::Max(value.cloned().unwrap_or(Value::Null)),
         }
     }
 

@@ -3,7 +3,7 @@
 //! column, each group keeps a range tree instead; with an output order,
 //! the groups that pass HAVING are also kept ranked (top-N).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aotdb_planner::eval::{eval, eval_predicate};
@@ -21,9 +21,11 @@ enum Group {
     Ranged(RangeTree),
 }
 
+/// The groups of one key. A hash map: lookups on every write are O(1);
+/// reads that want group order sort the (few) groups they return.
 #[derive(Debug, Default)]
 struct KeyGroups {
-    groups: BTreeMap<Key, Group>,
+    groups: HashMap<Key, Group>,
     ranked: BTreeSet<OrderedKey>,
 }
 
@@ -87,17 +89,26 @@ impl AggregateView {
             return;
         }
         let ranked = self.spec.output.is_some();
-        let key_groups = self.keys.entry(c.eq.clone()).or_default();
+        // Most changes land in an existing key and group: look them up
+        // before cloning a key to insert.
+        if !self.keys.contains_key(&c.eq) {
+            self.keys.insert(c.eq.clone(), KeyGroups::default());
+        }
+        let Some(key_groups) = self.keys.get_mut(&c.eq) else { return };
         if ranked {
             if let Some(old) = rank_key(&self.spec, &self.aggs, &c.group, key_groups.groups.get(&c.group)) {
                 key_groups.ranked.remove(&old);
             }
         }
         let created = !key_groups.groups.contains_key(&c.group);
-        let group = key_groups.groups.entry(c.group.clone()).or_insert_with(|| match &self.spec.range {
-            Some(_) => Group::Ranged(RangeTree::new(self.aggs.clone())),
-            None => Group::Plain { rows: 0, states: self.aggs.iter().map(AggState::new).collect() },
-        });
+        if created {
+            let fresh = match &self.spec.range {
+                Some(_) => Group::Ranged(RangeTree::new(self.aggs.clone())),
+                None => Group::Plain { rows: 0, states: self.aggs.iter().map(AggState::new).collect() },
+            };
+            key_groups.groups.insert(c.group.clone(), fresh);
+        }
+        let Some(group) = key_groups.groups.get_mut(&c.group) else { return };
         let empty = match group {
             Group::Plain { rows, states } => {
                 for (state, (spec, arg)) in states.iter_mut().zip(self.aggs.iter().zip(c.args.iter())) {
@@ -155,7 +166,9 @@ impl AggregateView {
                     }
                 }
             } else {
-                for (group, g) in &kg.groups {
+                let mut ordered: Vec<(&Key, &Group)> = kg.groups.iter().collect();
+                ordered.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                for (group, g) in ordered {
                     let Some(row) = group_row(&self.aggs, group, g, range)? else { continue };
                     produced = true;
                     if !visit(row)? {

@@ -82,13 +82,21 @@ impl RangeTree {
         self.aggs.iter().zip(args).map(|(spec, a)| Partial::of_row(spec, spec.arg.as_ref().map(|_| a))).collect()
     }
 
+    /// Recomputes a node's subtree summary from its own row and its
+    /// children's summaries, in place (no allocation).
     fn update(&mut self, n: u32) {
         let (left, right) = {
             let node = &self.nodes[n as usize];
             (node.left, node.right)
         };
+        let mut summary = std::mem::take(&mut self.nodes[n as usize].summary);
         let mut rows = 1;
-        let mut summary = self.own_summary(&self.nodes[n as usize].args);
+        {
+            let node = &self.nodes[n as usize];
+            for ((slot, spec), arg) in summary.iter_mut().zip(self.aggs.iter()).zip(node.args.iter()) {
+                *slot = Partial::of_row(spec, spec.arg.as_ref().map(|_| arg));
+            }
+        }
         for child in [left, right] {
             if child != NIL {
                 let c = &self.nodes[child as usize];
@@ -223,8 +231,8 @@ impl RangeTree {
     fn add_node(&self, n: u32, acc: &mut RangeSummary) {
         let node = &self.nodes[n as usize];
         acc.rows += 1;
-        for (a, p) in acc.partials.iter_mut().zip(self.own_summary(&node.args).iter()) {
-            a.merge(p);
+        for ((a, spec), arg) in acc.partials.iter_mut().zip(self.aggs.iter()).zip(node.args.iter()) {
+            a.merge(&Partial::of_row(spec, spec.arg.as_ref().map(|_| arg)));
         }
     }
 
