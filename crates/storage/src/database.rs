@@ -10,7 +10,7 @@ use aotdb_planner::{Change, StructureId, StructureSpec, TableId};
 use hashbrown::HashMap;
 
 use crate::error::{Error, Result};
-use crate::structures::{AggregateView, RowIndex, RowIndexEntry, TableIndex};
+use crate::structures::{AggregateView, Identity, RowIndex, RowIndexEntry, TableIndex};
 use crate::table::Table;
 use crate::view::ViewRow;
 
@@ -135,14 +135,41 @@ impl Database {
                 if anchor.is_empty() {
                     return Ok(structure);
                 }
-                // Joins probe indexes that may be built in this same batch.
+                // Every view row's entry or contribution, then one bulk
+                // build. Single-table views read the rows in place; joins
+                // probe indexes that may be built in this same batch.
+                let single = view.steps.len() == 1;
                 let mut rows = Vec::new();
-                for (id, row) in anchor.rows() {
-                    rows.clear();
-                    self.expand_with(view, id, row, &mut rows, Some(pending))?;
-                    for r in &rows {
-                        structure.add_row(r)?;
+                let mut entries = Vec::new();
+                let mut contributions = Vec::new();
+                let mut collect = |identity: Identity, values: &[aotdb_planner::Value]| -> Result<()> {
+                    match &structure.data {
+                        StructureData::RowIndex(_) => entries.push(structure.row_entry_of(identity, values)?),
+                        StructureData::Aggregate(a) => contributions.push(a.contribution(values, identity)?),
+                        StructureData::TableIndex(_) => {}
                     }
+                    Ok(())
+                };
+                for (id, row) in anchor.rows() {
+                    if single {
+                        let pass = |c: Option<&aotdb_planner::Expr>| -> Result<bool> {
+                            Ok(c.map(|c| aotdb_planner::eval::eval_predicate(c, row, &[])).transpose()?.unwrap_or(true))
+                        };
+                        if pass(view.steps[0].condition.as_ref())? && pass(view.filter.as_ref())? {
+                            collect(Identity::One(id), row)?;
+                        }
+                    } else {
+                        rows.clear();
+                        self.expand_with(view, id, row, &mut rows, Some(pending))?;
+                        for r in rows.drain(..) {
+                            collect(r.identity, &r.values)?;
+                        }
+                    }
+                }
+                match &mut structure.data {
+                    StructureData::RowIndex(ri) => ri.bulk_load(entries),
+                    StructureData::Aggregate(a) => a.bulk_load(contributions),
+                    StructureData::TableIndex(_) => {}
                 }
             }
         }
@@ -262,25 +289,5 @@ impl Structure {
         let eq_values = eq.iter().map(eval).collect::<Result<Vec<_>, _>>()?;
         let sort_values = order.iter().map(|o| eval(&o.expr)).collect::<Result<Vec<_>, _>>()?;
         Ok(RowIndexEntry::new(eq_values, sort_values, order, identity))
-    }
-
-    /// Adds a view row (while building).
-    fn add_row(&mut self, row: &ViewRow) -> Result<()> {
-        match &self.data {
-            StructureData::RowIndex(_) => {
-                let entry = self.row_entry(row)?;
-                if let StructureData::RowIndex(ri) = &mut self.data {
-                    ri.insert(entry);
-                }
-            }
-            StructureData::Aggregate(a) => {
-                let c = a.contribution(&row.values, row.identity.clone())?;
-                if let StructureData::Aggregate(a) = &mut self.data {
-                    a.apply(&c, 1);
-                }
-            }
-            StructureData::TableIndex(_) => {}
-        }
-        Ok(())
     }
 }

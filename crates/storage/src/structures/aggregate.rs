@@ -11,7 +11,7 @@ use aotdb_planner::{AggSpec, AggregateSpec, Error as PlanError, SortSpec, Value}
 use hashbrown::HashMap;
 
 use super::agg_state::{AggState, Partial};
-use super::range_tree::RangeTree;
+use super::range_tree::{RangeRow, RangeTree};
 use super::sort_key::{part, Identity, OrderedKey, Part};
 use crate::row::Key;
 
@@ -81,6 +81,42 @@ impl AggregateView {
             None => None,
         };
         Ok(Contribution { eq: eval_all(&self.spec.eq)?, group: eval_all(&self.spec.group)?, range, args, identity })
+    }
+
+    /// Builds the view from all its rows at once (after a restart or for a
+    /// new statement): groups first, then each ranked group once, and range
+    /// trees built from sorted rows.
+    pub fn bulk_load(&mut self, contributions: Vec<Contribution>) {
+        if self.spec.range.is_some() {
+            let mut by_group: HashMap<(Key, Key), Vec<RangeRow>> = HashMap::new();
+            for c in contributions {
+                let Some(v) = c.range.filter(|v| !v.is_null()) else { continue };
+                by_group.entry((c.eq, c.group)).or_default().push((v, c.identity, c.args));
+            }
+            for ((eq, group), mut rows) in by_group {
+                rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+                let tree = RangeTree::from_sorted(self.aggs.clone(), rows);
+                self.keys.entry(eq).or_default().groups.insert(group, Group::Ranged(tree));
+                self.groups += 1;
+            }
+        } else {
+            let ranked = self.spec.output.take();
+            for c in &contributions {
+                self.apply(c, 1);
+            }
+            self.spec.output = ranked;
+        }
+        if self.spec.output.is_some() {
+            for kg in self.keys.values_mut() {
+                let mut ranks: Vec<OrderedKey> = kg
+                    .groups
+                    .iter()
+                    .filter_map(|(group, g)| rank_key(&self.spec, &self.aggs, group, Some(g)))
+                    .collect();
+                ranks.sort_unstable();
+                kg.ranked = ranks.into_iter().collect();
+            }
+        }
     }
 
     /// Adds (`sign` 1) or removes (`sign` -1) a contribution.

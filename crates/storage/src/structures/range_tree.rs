@@ -28,6 +28,10 @@ struct Node {
     summary: Box<[Partial]>,
 }
 
+/// One row of a range tree: its range value, identity and aggregate
+/// arguments.
+pub type RangeRow = (Value, Identity, Box<[Value]>);
+
 #[derive(Debug, Clone)]
 pub struct RangeTree {
     aggs: Arc<[AggSpec]>,
@@ -151,6 +155,52 @@ impl RangeTree {
             self.update(b);
             b
         }
+    }
+
+    /// Builds the tree from rows sorted by (value, identity), in linear
+    /// time: the treap is the Cartesian tree of the rows' priorities.
+    pub fn from_sorted(aggs: Arc<[AggSpec]>, rows: Vec<RangeRow>) -> RangeTree {
+        let mut tree = RangeTree::new(aggs);
+        tree.nodes.reserve_exact(rows.len());
+        let mut stack: Vec<u32> = Vec::new();
+        for (value, identity, args) in rows {
+            let summary = tree.own_summary(&args);
+            let priority = priority_of(&identity);
+            let index = tree.nodes.len() as u32;
+            tree.nodes.push(Node { value, identity, priority, left: NIL, right: NIL, args, rows: 1, summary });
+            let mut last = NIL;
+            while let Some(&top) = stack.last() {
+                if tree.nodes[top as usize].priority >= priority {
+                    break;
+                }
+                last = top;
+                stack.pop();
+            }
+            tree.nodes[index as usize].left = last;
+            if let Some(&top) = stack.last() {
+                tree.nodes[top as usize].right = index;
+            }
+            stack.push(index);
+        }
+        tree.root = stack.first().copied().unwrap_or(NIL);
+        if tree.root != NIL {
+            tree.summarize(tree.root);
+        }
+        tree
+    }
+
+    /// Computes every summary below `n`, children first.
+    fn summarize(&mut self, n: u32) {
+        let (left, right) = {
+            let node = &self.nodes[n as usize];
+            (node.left, node.right)
+        };
+        for child in [left, right] {
+            if child != NIL {
+                self.summarize(child);
+            }
+        }
+        self.update(n);
     }
 
     pub fn insert(&mut self, value: Value, identity: Identity, args: Box<[Value]>) {
@@ -338,5 +388,19 @@ mod tests {
             assert_eq!(s.partials[2].output(&aggs()[2]).unwrap(), max.map(Value::Int).unwrap_or(Value::Null));
         }
         assert_eq!(tree.len(), rows.len() as u64);
+        // Built in one go from the same rows: the same answers.
+        let mut sorted: Vec<(Value, Identity, Box<[Value]>)> = rows
+            .iter()
+            .map(|(t, id, a)| {
+                (Value::Int(*t), Identity::One(*id), vec![Value::Null, Value::Int(*a), Value::Int(*a)].into())
+            })
+            .collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let bulk = RangeTree::from_sorted(aggs(), sorted);
+        for (lo, hi) in [(0, 499), (100, 200), (250, 250)] {
+            let a = tree.query(Some(&(Value::Int(lo), true)), Some(&(Value::Int(hi), false)));
+            let b = bulk.query(Some(&(Value::Int(lo), true)), Some(&(Value::Int(hi), false)));
+            assert_eq!((a.rows, a.partials), (b.rows, b.partials));
+        }
     }
 }

@@ -42,6 +42,19 @@ impl RowIndex {
         }
     }
 
+    /// Builds the index from all its entries at once.
+    pub fn bulk_load(&mut self, entries: Vec<RowIndexEntry>) {
+        let mut by_key: HashMap<Key, Vec<OrderedKey>> = HashMap::new();
+        for e in entries {
+            by_key.entry(e.eq).or_default().push(e.key);
+        }
+        for (eq, mut keys) in by_key {
+            keys.sort_unstable();
+            self.entries += keys.len();
+            self.groups.insert(eq, keys.into_iter().collect());
+        }
+    }
+
     pub fn remove(&mut self, e: &RowIndexEntry) {
         if let Some(set) = self.groups.get_mut(&e.eq) {
             if set.remove(&e.key) {

@@ -41,6 +41,9 @@ enum Command {
         /// Repository root (to find ../shared/workloads/decisions/data).
         #[arg(long, default_value = ".")]
         root: PathBuf,
+        /// Load only these tables (comma-separated), e.g. `accounts`.
+        #[arg(long, value_delimiter = ',')]
+        tables: Vec<String>,
     },
     /// Insert payments, one per request, from many clients.
     Writes {
@@ -56,6 +59,10 @@ enum Command {
     },
     /// Run whole decisions from many clients.
     Decisions {
+        /// `pipeline`: reads in one round trip, writes in one MULTI;
+        /// `function`: one FCALL of examples/decision.lua per decision.
+        #[arg(long, default_value = "pipeline")]
+        mode: String,
         #[arg(long, default_value_t = 50)]
         clients: usize,
         #[arg(long, default_value_t = 10)]
@@ -103,19 +110,37 @@ fn main() {
     let cli = Cli::parse();
     let url = format!("redis://{}:{}/", cli.host, cli.port);
     match cli.command {
-        Command::Load { scale, root } => load(&url, scale, &root),
+        Command::Load { scale, root, tables } => load(&url, scale, &root, &tables),
         Command::Writes { clients, seconds, accounts, merchants } => {
             writes(&url, clients, seconds, accounts, merchants)
         }
-        Command::Decisions { clients, seconds, accounts, merchants } => {
-            decisions(&url, clients, seconds, accounts, merchants)
-        }
+        Command::Decisions { mode, clients, seconds, accounts, merchants } => match mode.as_str() {
+            "pipeline" => decisions(&url, clients, seconds, accounts, merchants),
+            "function" => decisions_by_function(&url, clients, seconds, accounts, merchants),
+            other => {
+                eprintln!("unknown --mode {other}: use pipeline or function");
+                std::process::exit(2)
+            }
+        },
         Command::Probe { seconds } => probe(&url, seconds),
     }
 }
 
-fn load(url: &str, scale: f64, root: &std::path::Path) {
-    let dataset = Dataset::load_or_generate(root, scale);
+fn load(url: &str, scale: f64, root: &std::path::Path, tables: &[String]) {
+    let mut dataset = Dataset::load_or_generate(root, scale);
+    let wanted = |t: &str| tables.is_empty() || tables.iter().any(|x| x == t);
+    if !wanted("accounts") {
+        dataset.accounts.clear();
+    }
+    if !wanted("merchants") {
+        dataset.merchants.clear();
+    }
+    if !wanted("payments") {
+        dataset.payments.clear();
+    }
+    if !wanted("decisions") {
+        dataset.decisions.clear();
+    }
     eprintln!("dataset: {} ({} rows)", dataset.source, dataset.rows());
     let mut con = connect(url);
     let start = Instant::now();
@@ -345,6 +370,39 @@ fn decisions(url: &str, clients: usize, seconds: u64, accounts: u64, merchants: 
             writes.cmd("EXECUTE").arg("set_credit_limit").arg(a).arg(limit);
         }
         let _: Value = writes.query(con).unwrap_or_else(|e| panic!("writes failed: {e}"));
+    });
+    report("decisions", n, took, lat);
+}
+
+/// Whole decisions as one FCALL each (examples/decision.lua, loaded by
+/// this command).
+fn decisions_by_function(url: &str, clients: usize, seconds: u64, accounts: u64, merchants: u64) {
+    let code = include_str!("../../../../examples/decision.lua");
+    let mut con = connect(url);
+    let _: Value = redis::cmd("FUNCTION").arg("LOAD").arg("REPLACE").arg(code).query(&mut con).unwrap_or_else(|e| {
+        eprintln!("cannot load examples/decision.lua: {e}");
+        std::process::exit(1)
+    });
+    let account_pick = Arc::new(Zipf::new(accounts, 1.1));
+    let merchant_pick = Arc::new(Zipf::new(merchants, 1.1));
+    let (n, took, lat) = run_clients(url, clients, seconds, move |c, con, rng, i| {
+        let a = account_pick.sample(rng);
+        let m = merchant_pick.sample(rng);
+        let u = rng.unit();
+        let amount = 1 + (2000.0 * u * u) as i64;
+        let id = id_base(c) + i;
+        let r: redis::RedisResult<Value> = redis::cmd("FCALL")
+            .arg("decide")
+            .arg(0)
+            .arg(id)
+            .arg(a)
+            .arg(m)
+            .arg(amount)
+            .arg(T0 + 1_000_000 + i)
+            .query(con);
+        if let Err(e) = r {
+            panic!("decision failed: {e}");
+        }
     });
     report("decisions", n, took, lat);
 }
