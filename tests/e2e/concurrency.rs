@@ -1,5 +1,6 @@
 //! Many clients at once: 50 connections insert and read concurrently, and
-//! the table ends up exactly as the reference (SQLite fed the same rows).
+//! the table ends up exactly as the reference (SQLite fed the same rows),
+//! with the executor on the network thread and on a thread of its own.
 
 use std::thread;
 
@@ -18,8 +19,19 @@ const CLIENTS: i64 = 50;
 const PER_CLIENT: i64 = 60;
 
 #[test]
-fn fifty_concurrent_clients_end_with_the_reference_table() {
-    let server = Server::start(SCHEMA);
+fn fifty_concurrent_clients_end_with_the_reference_table_one_thread() {
+    fifty_concurrent_clients(&["--io-threads", "0"]);
+}
+
+#[test]
+fn fifty_concurrent_clients_end_with_the_reference_table_executor_thread() {
+    fifty_concurrent_clients(&["--io-threads", "2"]);
+}
+
+/// `extra` picks the threading: the executor on the network thread, or
+/// on a thread of its own behind a channel.
+fn fifty_concurrent_clients(extra: &[&str]) {
+    let server = Server::start_with(SCHEMA, extra).expect("server starts");
     let url = server.url(false);
     let workers: Vec<_> = (0..CLIENTS)
         .map(|c| {

@@ -107,8 +107,9 @@ pub struct ServeArgs {
     #[arg(long, env = "AOTDB_FUNCTION_BUDGET_MS", default_value_t = 500)]
     pub function_budget_ms: u64,
 
-    /// Threads for network I/O (default: the number of cores minus one,
-    /// at least one; the executor has a thread of its own).
+    /// Threads for network I/O; 0 runs the network and the executor on one
+    /// thread, as Redis does. Default: 0 on machines with up to two cores,
+    /// else the number of cores minus one (the executor has its own).
     #[arg(long, env = "AOTDB_IO_THREADS")]
     pub io_threads: Option<usize>,
 

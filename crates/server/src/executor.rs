@@ -9,7 +9,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use aotdb_planner::{self as planner, real_for_output, Catalog, DataType, Explain, Statement, Value};
@@ -104,31 +104,93 @@ pub struct BatchReply {
     pub wait_for: Option<u64>,
 }
 
-struct Batch {
+pub struct Batch {
     requests: Vec<Request>,
     reply: oneshot::Sender<BatchReply>,
 }
 
 /// A connection's way to the executor. Cloning is cheap.
 #[derive(Clone)]
-pub struct ExecutorHandle {
-    tx: mpsc::Sender<Batch>,
+pub enum ExecutorHandle {
+    /// The executor has a thread of its own; batches travel over a channel.
+    Thread(mpsc::Sender<Batch>),
+    /// The executor runs on the (single) network thread, called in place,
+    /// as Redis does: no hand-off between threads at all.
+    Inline(Arc<InlineExecutor>),
+}
+
+/// An executor shared by the tasks of a single-threaded runtime. The lock
+/// is never contended (one thread); it is there to satisfy the type system.
+pub struct InlineExecutor {
+    executor: Mutex<Executor>,
+    /// Wakes the background task (snapshot steps).
+    background: tokio::sync::Notify,
 }
 
 impl ExecutorHandle {
     /// Runs `requests` in order and returns one outcome per request.
     pub async fn run(&self, requests: Vec<Request>) -> BatchReply {
-        let n = requests.len();
-        let gone = || BatchReply {
-            outcomes: (0..n).map(|_| Err(ExecError::ShuttingDown)).collect(),
-            logged: vec![false; n],
-            wait_for: None,
-        };
-        let (reply, rx) = oneshot::channel();
-        if self.tx.send(Batch { requests, reply }).is_err() {
-            return gone();
+        match self {
+            ExecutorHandle::Thread(tx) => {
+                let n = requests.len();
+                let gone = || BatchReply {
+                    outcomes: (0..n).map(|_| Err(ExecError::ShuttingDown)).collect(),
+                    logged: vec![false; n],
+                    wait_for: None,
+                };
+                let (reply, rx) = oneshot::channel();
+                if tx.send(Batch { requests, reply }).is_err() {
+                    return gone();
+                }
+                rx.await.unwrap_or_else(|_| gone())
+            }
+            ExecutorHandle::Inline(inline) => {
+                let mut executor = inline.lock();
+                let reply = executor.run_batch(requests);
+                if executor.has_background_work() {
+                    inline.background.notify_one();
+                }
+                reply
+            }
         }
-        rx.await.unwrap_or_else(|_| gone())
+    }
+}
+
+impl InlineExecutor {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Executor> {
+        // A request that panicked was already undone (handle_guarded).
+        self.executor.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Snapshot steps between requests: one step, then let connections
+    /// run, until the snapshot is done; otherwise wait to be woken (or for
+    /// the periodic check of the log's growth).
+    pub async fn background(self: Arc<Self>) {
+        loop {
+            let busy = {
+                let mut executor = self.lock();
+                executor.snapshot_work();
+                executor.db.snapshot_copy_active()
+            };
+            if busy {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::select! {
+                    _ = self.background.notified() => {}
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                }
+            }
+        }
+    }
+
+    /// After the last connection: what the executor thread does when its
+    /// channel closes.
+    pub fn stop(&self) {
+        let mut executor = self.lock();
+        executor.stop();
+        // The process exits next: freeing millions of rows one by one would
+        // only delay it.
+        std::mem::forget(std::mem::replace(&mut *executor, Executor::empty()));
     }
 }
 
@@ -197,7 +259,36 @@ impl Executor {
     pub fn spawn(self) -> std::io::Result<(ExecutorHandle, thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel::<Batch>();
         let join = thread::Builder::new().name("aotdb-executor".into()).spawn(move || self.run(rx))?;
-        Ok((ExecutorHandle { tx }, join))
+        Ok((ExecutorHandle::Thread(tx), join))
+    }
+
+    /// The executor for a single-threaded runtime: called in place by the
+    /// connection tasks.
+    pub fn inline(self) -> (ExecutorHandle, Arc<InlineExecutor>) {
+        let inline = Arc::new(InlineExecutor { executor: Mutex::new(self), background: tokio::sync::Notify::new() });
+        (ExecutorHandle::Inline(inline.clone()), inline)
+    }
+
+    /// A placeholder left behind when the real executor is leaked at exit.
+    fn empty() -> Executor {
+        Executor {
+            catalog: Catalog::new(),
+            db: Database::new(),
+            undo: UndoLog::new(),
+            executed: 0,
+            rolled_back: 0,
+            persistence: None,
+            logged: None,
+            functions: None,
+        }
+    }
+
+    /// Whether a snapshot is being copied or should start.
+    fn has_background_work(&self) -> bool {
+        let Some(p) = &self.persistence else { return false };
+        self.db.snapshot_copy_active()
+            || (p.auto_snapshot_bytes > 0
+                && p.stats.log_bytes_since_snapshot.load(Ordering::Relaxed) >= p.auto_snapshot_bytes)
     }
 
     fn run(mut self, rx: mpsc::Receiver<Batch>) {

@@ -98,11 +98,27 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     }
 
-    // The executor has a core of its own; the network threads share the
-    // rest (one on a 2-core machine: fewer threads to hand work between).
-    let io_threads = args
-        .io_threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get().saturating_sub(1)).unwrap_or(1).max(1));
+    let io_threads = args.io_threads.unwrap_or_else(default_io_threads);
+    if io_threads == 0 {
+        // One thread for everything, as Redis: no hand-off between threads.
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let (handle, inline) = executor.inline();
+        let result = runtime.block_on(async {
+            let background = tokio::spawn(inline.clone().background());
+            let result = serve(args, handle, persistence.as_ref()).await;
+            background.abort();
+            result
+        });
+        drop(runtime);
+        inline.stop();
+        return finish(result);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(io_threads).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -122,6 +138,22 @@ pub fn run(args: ServeArgs) -> ExitCode {
     // executor handles, which ends the executor thread.
     drop(runtime);
     let _ = executor_thread.join();
+    finish(result)
+}
+
+/// Network threads when --io-threads is not given. On a machine with two
+/// cores or fewer, one thread runs both the network and the executor
+/// (threads handing work to each other cost more than they win there);
+/// with more, the executor has a core of its own and the network threads
+/// share the rest.
+fn default_io_threads() -> usize {
+    match std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) {
+        n if n <= 2 => 0,
+        n => n - 1,
+    }
+}
+
+fn finish(result: std::io::Result<()>) -> ExitCode {
     match result {
         Ok(()) => {
             tracing::info!("aotdb stopped");
