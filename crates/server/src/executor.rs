@@ -169,6 +169,9 @@ impl InlineExecutor {
         loop {
             let busy = {
                 let mut executor = self.lock();
+                // Runs after the connections that were ready: what they all
+                // logged goes to the writer in one hand-off.
+                executor.flush_log();
                 executor.snapshot_work();
                 executor.db.snapshot_copy_active()
             };
@@ -286,7 +289,8 @@ impl Executor {
     /// Whether a snapshot is being copied or should start.
     fn has_background_work(&self) -> bool {
         let Some(p) = &self.persistence else { return false };
-        self.db.snapshot_copy_active()
+        p.log.has_pending()
+            || self.db.snapshot_copy_active()
             || (p.auto_snapshot_bytes > 0
                 && p.stats.log_bytes_since_snapshot.load(Ordering::Relaxed) >= p.auto_snapshot_bytes)
     }
@@ -319,6 +323,9 @@ impl Executor {
                     // The connection may have gone away; its replies are moot.
                     let _ = batch.reply.send(reply);
                 }
+                // One hand-off to the log writer for everything this wake-up
+                // wrote (replies waiting on durability wait for it).
+                self.flush_log();
             }
             self.snapshot_work();
         }
@@ -742,8 +749,15 @@ impl Executor {
     }
 
     fn log(&mut self, record: LogRecord) {
-        if let Some(p) = &self.persistence {
+        if let Some(p) = self.persistence.as_mut() {
             self.logged = Some(p.log.append(&record));
+        }
+    }
+
+    /// Hands the records logged since the last call to the log writer.
+    fn flush_log(&mut self) {
+        if let Some(p) = self.persistence.as_mut() {
+            p.log.flush();
         }
     }
 
@@ -757,7 +771,7 @@ impl Executor {
     }
 
     fn begin_snapshot(&mut self) -> Result<(), ExecError> {
-        let Some(p) = &self.persistence else {
+        let Some(p) = self.persistence.as_mut() else {
             return Err(ExecError::NotPersistent);
         };
         if self.db.snapshot_copy_active() {

@@ -95,8 +95,26 @@ fn render_section(out: &mut String, section: &str, shared: &Shared, executor: &E
                 write!(out, "used_memory_rss:{rss}\r\n")?;
                 write!(out, "used_memory_rss_human:{}\r\n", human(rss))?;
             }
+            // Estimates from a sample of each table and structure; the
+            // remainder (connections, buffers, the catalog, allocator slack)
+            // is used_memory minus both.
             let rows: usize = executor.tables.iter().map(|t| t.approximate_bytes).sum();
+            let derived: usize = executor.structures.iter().map(|s| s.approximate_bytes).sum();
             write!(out, "used_memory_tables_estimate:{rows}\r\n")?;
+            write!(out, "used_memory_structures_estimate:{derived}\r\n")?;
+            for t in &executor.tables {
+                write!(out, "memory_table_{}:rows={},bytes_estimate={}\r\n", t.name, t.rows, t.approximate_bytes)?;
+            }
+            for s in &executor.structures {
+                write!(
+                    out,
+                    "memory_structure_{}:kind={},entries={},bytes_estimate={}\r\n",
+                    s.id,
+                    s.kind.replace(' ', "_"),
+                    s.entries,
+                    s.approximate_bytes
+                )?;
+            }
         }
         "persistence" => {
             write!(out, "# Persistence\r\n")?;

@@ -58,6 +58,8 @@ pub struct StructureStats {
     pub kind: &'static str,
     /// Entries: index keys, view rows or groups.
     pub entries: usize,
+    /// Approximate heap bytes.
+    pub approximate_bytes: usize,
 }
 
 impl Database {
@@ -238,12 +240,12 @@ impl Database {
         self.structures
             .iter()
             .map(|(id, s)| {
-                let (kind, entries) = match &s.data {
-                    StructureData::TableIndex(ti) => ("table index", ti.keys()),
-                    StructureData::RowIndex(ri) => ("row index", ri.len()),
-                    StructureData::Aggregate(a) => ("aggregate view", a.groups()),
+                let (kind, entries, approximate_bytes) = match &s.data {
+                    StructureData::TableIndex(ti) => ("table index", ti.keys(), ti.heap_bytes()),
+                    StructureData::RowIndex(ri) => ("row index", ri.len(), ri.heap_bytes()),
+                    StructureData::Aggregate(a) => ("aggregate view", a.groups(), a.heap_bytes()),
                 };
-                StructureStats { id: *id, kind, entries }
+                StructureStats { id: *id, kind, entries, approximate_bytes }
             })
             .collect()
     }

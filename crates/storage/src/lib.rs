@@ -8,6 +8,7 @@ mod constraints;
 mod database;
 mod error;
 mod maintain;
+mod memory;
 pub mod persist;
 mod read;
 mod row;

@@ -183,25 +183,13 @@ impl Table {
         Ok(())
     }
 
-    /// Approximate bytes held by rows (for INFO).
+    /// Approximate heap bytes of the rows and the unique indexes (for
+    /// INFO memory).
     pub fn approximate_bytes(&self) -> usize {
-        let per_slot = std::mem::size_of::<Option<Row>>();
-        let per_value = std::mem::size_of::<Value>();
-        let text: usize = self
-            .rows()
-            .take(1000)
-            .map(|(_, r)| {
-                r.iter()
-                    .map(|v| match v {
-                        Value::Text(s) => s.len() + 16,
-                        Value::Bytes(b) => b.len() + 16,
-                        _ => 0,
-                    })
-                    .sum::<usize>()
-            })
-            .sum();
-        let sampled = self.live.clamp(1, 1000);
-        let text_per_row = text / sampled;
-        self.slots.len() * per_slot + self.live * (self.def.columns.len() * per_value + text_per_row)
+        use crate::memory::{allocation, boxed_values, sampled};
+        allocation(self.slots.capacity() * std::mem::size_of::<Option<Row>>())
+            + self.free.capacity() * std::mem::size_of::<RowId>()
+            + sampled(self.rows(), self.live, |(_, row)| boxed_values(row))
+            + self.uniques.iter().map(|u| u.heap_bytes()).sum::<usize>()
     }
 }

@@ -18,6 +18,12 @@ impl UniqueIndex {
         UniqueIndex { def, map: HashMap::new() }
     }
 
+    /// Approximate heap bytes (INFO memory).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{boxed_values, hash_table, sampled};
+        hash_table(&self.map) + sampled(self.map.keys(), self.map.len(), |k| boxed_values(k))
+    }
+
     pub fn get(&self, key: &[Value]) -> Option<RowId> {
         self.map.get(key).copied()
     }

@@ -63,9 +63,15 @@ impl Shared {
     }
 }
 
-/// The executor's side: appending records.
+/// The executor's side: appending records. Records collect in a local
+/// buffer and go to the writer thread with `flush`, once per batch of
+/// requests: one wake-up of the writer per batch, not per write.
 pub struct LogHandle {
     shared: Arc<Shared>,
+    /// Records appended since the last flush.
+    pending: Vec<u8>,
+    /// Highest sequence number appended (flushed or not).
+    last_seq: u64,
     policy: FsyncPolicy,
     thread: Option<thread::JoinHandle<()>>,
     stats: Arc<PersistenceStats>,
@@ -128,30 +134,51 @@ impl LogHandle {
             last_sync: Instant::now(),
         };
         let thread = thread::Builder::new().name("aotdb-log".into()).spawn(move || writer.run())?;
-        Ok((LogHandle { shared, policy, thread: Some(thread), stats }, Durability { durable: rx }))
+        Ok((
+            LogHandle { shared, pending: Vec::new(), last_seq, policy, thread: Some(thread), stats },
+            Durability { durable: rx },
+        ))
     }
 
     pub fn policy(&self) -> FsyncPolicy {
         self.policy
     }
 
-    /// Appends a record; returns its sequence number.
-    pub fn append(&self, record: &LogRecord) -> u64 {
+    /// Appends a record; returns its sequence number. It reaches the
+    /// writer with the next `flush`.
+    pub fn append(&mut self, record: &LogRecord) -> u64 {
+        self.last_seq += 1;
+        encode_record(self.last_seq, record, &mut self.pending);
+        self.last_seq
+    }
+
+    /// Hands the records appended so far to the writer thread.
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let added = self.pending.len() as u64;
         let mut s = self.shared.lock();
-        let seq = s.appended + 1;
-        let before = s.buffer.len();
-        encode_record(seq, record, &mut s.buffer);
-        let added = (s.buffer.len() - before) as u64;
-        s.appended = seq;
+        if s.buffer.is_empty() {
+            std::mem::swap(&mut s.buffer, &mut self.pending);
+        } else {
+            s.buffer.extend_from_slice(&self.pending);
+            self.pending.clear();
+        }
+        s.appended = self.last_seq;
         drop(s);
         self.stats.note_appended(added);
         self.shared.wake.notify_one();
-        seq
+    }
+
+    /// Whether records wait for `flush`.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// The highest sequence number appended.
     pub fn last_seq(&self) -> u64 {
-        self.shared.lock().appended
+        self.last_seq
     }
 
     /// Why the log cannot be written, if it cannot.
@@ -162,7 +189,8 @@ impl LogHandle {
     /// Starts a new log file after the records appended so far; returns
     /// the last sequence number in the old files (the point a snapshot
     /// started now is consistent with).
-    pub fn rotate(&self) -> u64 {
+    pub fn rotate(&mut self) -> u64 {
+        self.flush();
         let mut s = self.shared.lock();
         let seq = s.appended;
         let pending = std::mem::take(&mut s.buffer);
@@ -182,6 +210,7 @@ impl LogHandle {
 
     /// Writes and fsyncs everything appended, then stops the writer.
     pub fn shutdown(&mut self) {
+        self.flush();
         self.shared.lock().stop = true;
         self.shared.wake.notify_one();
         if let Some(t) = self.thread.take() {

@@ -25,6 +25,17 @@ pub enum AggState {
     Distinct(HashMap<Value, u32>),
 }
 
+impl AggState {
+    /// Heap bytes beyond the state itself (INFO memory).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            AggState::Extremes(values) => crate::memory::btree::<(Value, u32)>(values.len()),
+            AggState::Distinct(values) => crate::memory::hash_table(values),
+            _ => 0,
+        }
+    }
+}
+
 fn is_float(spec: &AggSpec) -> bool {
     spec.arg_ty.is_some_and(|t| t.is_float())
 }

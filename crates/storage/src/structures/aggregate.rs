@@ -119,6 +119,28 @@ impl AggregateView {
         }
     }
 
+    /// Approximate heap bytes (INFO memory).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{allocation, boxed_values, btree, hash_table, sampled};
+        hash_table(&self.keys)
+            + sampled(self.keys.iter(), self.keys.len(), |(key, kg)| {
+                boxed_values(key)
+                    + hash_table(&kg.groups)
+                    + btree::<OrderedKey>(kg.ranked.len())
+                    + sampled(kg.ranked.iter(), kg.ranked.len(), super::sort_key::ordered_key_heap)
+                    + sampled(kg.groups.iter(), kg.groups.len(), |(group, g)| {
+                        boxed_values(group)
+                            + match g {
+                                Group::Plain { states, .. } => {
+                                    allocation(states.capacity() * std::mem::size_of::<AggState>())
+                                        + states.iter().map(AggState::heap_bytes).sum::<usize>()
+                                }
+                                Group::Ranged(tree) => tree.heap_bytes(),
+                            }
+                    })
+            })
+    }
+
     /// Adds (`sign` 1) or removes (`sign` -1) a contribution.
     pub fn apply(&mut self, c: &Contribution, sign: i64) {
         if self.spec.range.is_some() && c.range.as_ref().is_none_or(|v| v.is_null()) {

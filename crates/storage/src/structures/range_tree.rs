@@ -157,6 +157,25 @@ impl RangeTree {
         }
     }
 
+    /// Approximate heap bytes (INFO memory): the node array, and each
+    /// node's arguments and summary (sized from the first node: every node
+    /// of a tree has the same shape).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{allocation, boxed_values, value_heap};
+        let per_node = self.nodes.iter().find(|n| n.rows > 0).map_or(0, |n| {
+            boxed_values(&n.args)
+                + value_heap(&n.value)
+                + allocation(std::mem::size_of_val(&*n.summary))
+                + match &n.identity {
+                    Identity::Many(ids) => allocation(std::mem::size_of_val(&**ids)),
+                    Identity::One(_) => 0,
+                }
+        });
+        allocation(self.nodes.capacity() * std::mem::size_of::<Node>())
+            + self.free.capacity() * 4
+            + self.nodes.len() * per_node
+    }
+
     /// Builds the tree from rows sorted by (value, identity), in linear
     /// time: the treap is the Cartesian tree of the rows' priorities.
     pub fn from_sorted(aggs: Arc<[AggSpec]>, rows: Vec<RangeRow>) -> RangeTree {

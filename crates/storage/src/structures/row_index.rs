@@ -36,6 +36,17 @@ impl RowIndexEntry {
 }
 
 impl RowIndex {
+    /// Approximate heap bytes (INFO memory).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{boxed_values, btree, hash_table, sampled};
+        hash_table(&self.groups)
+            + sampled(self.groups.iter(), self.groups.len(), |(key, set)| {
+                boxed_values(key)
+                    + btree::<OrderedKey>(set.len())
+                    + sampled(set.iter(), set.len(), super::sort_key::ordered_key_heap)
+            })
+    }
+
     pub fn insert(&mut self, e: RowIndexEntry) {
         if self.groups.entry(e.eq).or_default().insert(e.key) {
             self.entries += 1;

@@ -91,6 +91,20 @@ impl PartialOrd for Part {
 
 pub type OrderedKey = Box<[Part]>;
 
+/// The heap bytes of one ordered key (INFO memory).
+pub fn ordered_key_heap(key: &OrderedKey) -> usize {
+    use crate::memory::{allocation, value_heap};
+    allocation(std::mem::size_of_val(&**key))
+        + key
+            .iter()
+            .map(|p| match p {
+                Part::Val { value, .. } => value_heap(value),
+                Part::Id(Identity::Many(ids)) => allocation(std::mem::size_of_val(&**ids)),
+                _ => 0,
+            })
+            .sum::<usize>()
+}
+
 pub fn part(value: Value, spec: &SortSpec) -> Part {
     Part::Val { value, descending: spec.descending, nulls_first: spec.nulls_first }
 }

@@ -24,6 +24,19 @@ pub struct TableIndex {
 }
 
 impl TableIndex {
+    /// Approximate heap bytes (INFO memory).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{boxed_values, btree, hash_table, sampled};
+        hash_table(&self.map)
+            + sampled(self.map.iter(), self.map.len(), |(key, rows)| {
+                boxed_values(key)
+                    + match rows {
+                        RowSet::One(_) => 0,
+                        RowSet::Many(set) => btree::<RowId>(set.len()),
+                    }
+            })
+    }
+
     pub fn new(columns: Vec<usize>) -> TableIndex {
         TableIndex { columns, map: HashMap::new() }
     }
