@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aotdb_planner::{apply_script, Catalog, Statement, Value};
 use aotdb_storage::{Database, Outcome, UndoLog};
 use aotdb_workload::{decide, Dataset, Reads, Rng, Zipf, T0};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use rusqlite::types::Value as SqlValue;
 
 // The server's allocator, so the in-process figures match what it does.
@@ -222,136 +222,184 @@ fn bench(c: &mut Criterion) {
         group.finish();
     }
 
-    // Writes: each iteration records a new payment (with all maintenance).
-    let mut next_id = 10_000_000_000i64;
-    {
-        let mut group = c.benchmark_group("record_payment");
-        let stmt = ours.statement("record_payment");
-        let mut i = 0usize;
+    // Writes, each with all its maintenance; both engines get the same
+    // argument sequence (fresh ids for inserts, existing rows for updates
+    // and deletes).
+    let writes = [
+        "record_payment",
+        "record_decision",
+        "set_payment_status",
+        "set_credit_limit",
+        "freeze_account",
+        "add_account",
+        "add_merchant",
+        "recategorize_merchant",
+        "forget_payment",
+    ];
+    for name in writes {
+        let mut group = c.benchmark_group(name);
+        let stmt = ours.statement(name);
+        let mut next = write_args(name, &picks);
         group.bench_function("aotdb", |b| {
             b.iter(|| {
-                let (a, m) = picks[i % picks.len()];
-                i += 1;
-                next_id += 1;
-                let f = [
-                    next_id.to_string(),
-                    a.to_string(),
-                    m.to_string(),
-                    ((i % 2000) + 1).to_string(),
-                    (T0 + i as i64).to_string(),
-                ];
-                ours.run(&stmt, &[&f[0], &f[1], &f[2], &f[3], &f[4], "approved"])
+                let args = next();
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                ours.run(&stmt, &refs)
             })
         });
-        let text = &sql["record_payment"];
-        group.bench_function("sqlite", |b| {
-            b.iter(|| {
-                let (a, m) = picks[i % picks.len()];
-                i += 1;
-                next_id += 1;
-                let args = [
-                    SqlValue::Integer(next_id),
-                    SqlValue::Integer(a),
-                    SqlValue::Integer(m),
-                    SqlValue::Integer((i % 2000) as i64 + 1),
-                    SqlValue::Integer(T0 + i as i64),
-                    SqlValue::Text("approved".into()),
-                ];
-                sqlite_query(&lite, text, &args)
-            })
-        });
-        group.finish();
-    }
-    {
-        let mut group = c.benchmark_group("set_payment_status");
-        let stmt = ours.statement("set_payment_status");
-        let mut i = 0usize;
-        group.bench_function("aotdb", |b| {
-            b.iter(|| {
-                i += 1;
-                let id = (i % 100_000 + 1).to_string();
-                ours.run(&stmt, &[&id, if i.is_multiple_of(2) { "approved" } else { "declined" }])
-            })
-        });
-        let text = &sql["set_payment_status"];
-        group.bench_function("sqlite", |b| {
-            b.iter(|| {
-                i += 1;
-                let args = [
-                    SqlValue::Integer((i % 100_000 + 1) as i64),
-                    SqlValue::Text(if i.is_multiple_of(2) { "approved" } else { "declined" }.into()),
-                ];
-                sqlite_query(&lite, text, &args)
-            })
-        });
+        let text = &sql[name];
+        let mut next = write_args(name, &picks);
+        group.bench_function("sqlite", |b| b.iter(|| sqlite_query(&lite, text, &sqlite_args(next()))));
         group.finish();
     }
 
     // A whole decision: six reads, the rule, two to four writes.
     {
         let mut group = c.benchmark_group("decision");
-        let names = [
-            "account_by_id",
-            "merchant_risk",
-            "spend_since",
-            "spend_by_category",
-            "top_merchants",
-            "recent_decisions",
-            "record_payment",
-            "record_decision",
-            "freeze_account",
-            "set_credit_limit",
-        ];
-        let st: Vec<Arc<Statement>> = names.iter().map(|n| ours.statement(n)).collect();
+        let statements: std::collections::HashMap<String, Arc<Statement>> =
+            sql.keys().map(|n| (n.clone(), ours.statement(n))).collect();
         let mut i = 0usize;
-        let mut t = T0 + 1_000_000;
         group.bench_function("aotdb", |b| {
-            b.iter_batched(
-                || {
-                    i += 1;
-                    (picks[i % picks.len()], i)
-                },
-                |((a, m), i)| {
-                    t += 1;
-                    next_id += 1;
-                    let (as_, ms) = (a.to_string(), m.to_string());
-                    let amount = 1 + (i % 2000) as i64;
-                    let rows = |o: Outcome| match o {
-                        Outcome::Rows(r) => r,
+            b.iter(|| {
+                i += 1;
+                run_decision(i, &picks, &mut |name, args| {
+                    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                    match ours.run(&statements[name], &refs) {
+                        Outcome::Rows(rows) => rows,
                         Outcome::Count(_) => Vec::new(),
-                    };
-                    let acc = rows(ours.run(&st[0], &[&as_]));
-                    let mer = rows(ours.run(&st[1], &[&ms]));
-                    let day = rows(ours.run(&st[2], &[&as_, &(t - 86_400).to_string()]));
-                    let cats = rows(ours.run(&st[3], &[&as_]));
-                    let top = rows(ours.run(&st[4], &[&as_]));
-                    let recent = rows(ours.run(&st[5], &[&as_]));
-                    let int = |v: &Value| if let Value::Int(i) = v { *i } else { 0 };
-                    let r = Reads {
-                        frozen: acc.first().is_some_and(|r| r[4] == Value::Bool(true)),
-                        credit_limit: acc.first().map(|r| int(&r[3])).unwrap_or(0),
-                        spent_today: day.first().map(|r| int(&r[1])).unwrap_or(0),
-                        risk_score: mer.first().map(|r| int(&r[1])).unwrap_or(0),
-                        merchant_is_top: top.iter().any(|r| int(&r[0]) == m),
-                        recent_declines: recent.iter().filter(|r| r[1] == Value::text("decline")).count(),
-                        approved_count: cats.iter().map(|r| int(&r[1])).sum(),
-                    };
-                    let out = decide(&r, amount);
-                    let (id, ts) = (next_id.to_string(), t.to_string());
-                    let status = if out.outcome == "approve" { "approved" } else { "declined" };
-                    ours.run(&st[6], &[&id, &as_, &ms, &amount.to_string(), &ts, status]);
-                    ours.run(&st[7], &[&id, &id, &as_, out.outcome, out.reason.unwrap_or("\\N"), &ts]);
-                    if out.freeze {
-                        ours.run(&st[8], &[&as_]);
                     }
-                    if let Some(limit) = out.new_credit_limit {
-                        ours.run(&st[9], &[&as_, &limit.to_string()]);
-                    }
-                },
-                BatchSize::SmallInput,
-            )
+                })
+            })
+        });
+        let mut i = 0usize;
+        group.bench_function("sqlite", |b| {
+            b.iter(|| {
+                i += 1;
+                // One transaction per decision, as the PostgreSQL kit does.
+                let tx = lite.unchecked_transaction().unwrap();
+                run_decision(i, &picks, &mut |name, args| sqlite_rows(&lite, &sql[name], &sqlite_args(args.to_vec())));
+                tx.commit().unwrap();
+            })
         });
         group.finish();
+    }
+}
+
+/// Text arguments as SQLite values (integers where they parse; `\N` is
+/// NULL, as in the protocol).
+fn sqlite_args(args: Vec<String>) -> Vec<SqlValue> {
+    args.into_iter()
+        .map(|s| match s.parse::<i64>() {
+            Ok(i) => SqlValue::Integer(i),
+            Err(_) if s == "\\N" => SqlValue::Null,
+            Err(_) => SqlValue::Text(s),
+        })
+        .collect()
+}
+
+/// A statement's rows on SQLite, as aotdb values (booleans come back as
+/// integers).
+fn sqlite_rows(db: &rusqlite::Connection, sql: &str, args: &[SqlValue]) -> Vec<Vec<Value>> {
+    let mut stmt = db.prepare_cached(sql).unwrap();
+    for (i, a) in args.iter().enumerate() {
+        if let Ok(Some(index)) = stmt.parameter_index(&format!("${}", i + 1)) {
+            stmt.raw_bind_parameter(index, a.clone()).unwrap();
+        }
+    }
+    if stmt.column_count() == 0 {
+        stmt.raw_execute().unwrap();
+        return Vec::new();
+    }
+    let width = stmt.column_count();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Ok(Some(row)) = rows.next() {
+        out.push(
+            (0..width)
+                .map(|c| match row.get::<_, SqlValue>(c).unwrap() {
+                    SqlValue::Integer(i) => Value::Int(i),
+                    SqlValue::Real(f) => Value::Float(f),
+                    SqlValue::Text(t) => Value::text(&t),
+                    SqlValue::Blob(b) => Value::Bytes(b.into()),
+                    SqlValue::Null => Value::Null,
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+/// Arguments for the `i`-th run of a write statement.
+fn write_args(name: &str, picks: &[(i64, i64)]) -> Box<dyn FnMut() -> Vec<String>> {
+    let picks = picks.to_vec();
+    let mut i = 0usize;
+    let name = name.to_string();
+    Box::new(move || {
+        i += 1;
+        let (a, m) = picks[i % picks.len()];
+        let fresh = (10_000_000_000 + i).to_string();
+        let t = (T0 + i as i64).to_string();
+        let v: Vec<String> = match name.as_str() {
+            "record_payment" => {
+                vec![fresh, a.to_string(), m.to_string(), ((i % 2000) + 1).to_string(), t, "approved".into()]
+            }
+            "record_decision" => vec![fresh.clone(), fresh, a.to_string(), "decline".into(), "limit".into(), t],
+            "set_payment_status" => {
+                vec![(i % 100_000 + 1).to_string(), if i.is_multiple_of(2) { "approved" } else { "declined" }.into()]
+            }
+            "set_credit_limit" => vec![a.to_string(), (10_000 + i % 50_000).to_string()],
+            "freeze_account" => vec![a.to_string()],
+            "add_account" => vec![fresh, format!("account-{i}"), format!("region-{}", i % 8), "30000".into()],
+            "add_merchant" => vec![fresh, format!("merchant-{i}"), format!("cat-{:02}", i % 20), "50".into()],
+            "recategorize_merchant" => vec![m.to_string(), format!("cat-{:02}", i % 20)],
+            "forget_payment" => vec![(i + 1).to_string()],
+            other => panic!("no arguments for {other}"),
+        };
+        v
+    })
+}
+
+/// Runs one named statement with text arguments on one engine, returning rows.
+type StatementRunner<'a> = dyn FnMut(&str, &[String]) -> Vec<Vec<Value>> + 'a;
+
+/// One decision on one engine: the six reads, the rule, the writes.
+fn run_decision(i: usize, picks: &[(i64, i64)], run: &mut StatementRunner<'_>) {
+    let (a, m) = picks[i % picks.len()];
+    let t = T0 + 2_000_000 + i as i64;
+    let id = 20_000_000_000 + i as i64;
+    let amount = 1 + (i % 2000) as i64;
+    let (a_s, m_s) = (a.to_string(), m.to_string());
+    let acc = run("account_by_id", std::slice::from_ref(&a_s));
+    let mer = run("merchant_risk", std::slice::from_ref(&m_s));
+    let day = run("spend_since", &[a_s.clone(), (t - 86_400).to_string()]);
+    let cats = run("spend_by_category", std::slice::from_ref(&a_s));
+    let top = run("top_merchants", std::slice::from_ref(&a_s));
+    let recent = run("recent_decisions", std::slice::from_ref(&a_s));
+    let int = |v: &Value| match v {
+        Value::Int(i) => *i,
+        Value::Bool(b) => *b as i64,
+        _ => 0,
+    };
+    let r = Reads {
+        frozen: acc.first().is_some_and(|r| int(&r[4]) != 0),
+        credit_limit: acc.first().map(|r| int(&r[3])).unwrap_or(0),
+        spent_today: day.first().map(|r| int(&r[1])).unwrap_or(0),
+        risk_score: mer.first().map(|r| int(&r[1])).unwrap_or(0),
+        merchant_is_top: top.iter().any(|r| int(&r[0]) == m),
+        recent_declines: recent.iter().filter(|r| r[1] == Value::text("decline")).count(),
+        approved_count: cats.iter().map(|r| int(&r[1])).sum(),
+    };
+    let out = decide(&r, amount);
+    let (id, ts) = (id.to_string(), t.to_string());
+    let status = if out.outcome == "approve" { "approved" } else { "declined" };
+    run("record_payment", &[id.clone(), a_s.clone(), m_s.clone(), amount.to_string(), ts.clone(), status.into()]);
+    let reason = out.reason.unwrap_or("\\N").to_string();
+    run("record_decision", &[id.clone(), id, a_s.clone(), out.outcome.into(), reason, ts]);
+    if out.freeze {
+        run("freeze_account", std::slice::from_ref(&a_s));
+    }
+    if let Some(limit) = out.new_credit_limit {
+        run("set_credit_limit", &[a_s, limit.to_string()]);
     }
 }
 

@@ -10,12 +10,82 @@ pub type Row = Box<[Value]>;
 /// commands gives the same numbers.
 pub type RowId = u32;
 
-/// An index key: the values of the key columns, in key order.
-pub type Key = Box<[Value]>;
+/// An index key: the values of the key columns, in key order. A key of
+/// one value, the usual case (ids), is kept inline: no allocation of its
+/// own, one pointer less to follow on every probe.
+#[derive(Debug, Clone)]
+pub enum Key {
+    One(Value),
+    Many(Box<[Value]>),
+}
+
+impl Key {
+    pub fn from_vec(mut values: Vec<Value>) -> Key {
+        if values.len() == 1 {
+            if let Some(v) = values.pop() {
+                return Key::One(v);
+            }
+        }
+        Key::Many(values.into_boxed_slice())
+    }
+
+    pub fn as_slice(&self) -> &[Value] {
+        match self {
+            Key::One(v) => std::slice::from_ref(v),
+            Key::Many(values) => values,
+        }
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = [Value];
+
+    fn deref(&self) -> &[Value] {
+        self.as_slice()
+    }
+}
+
+/// Lookups take the key's values as a slice: the hash and equality must be
+/// the slice's.
+impl std::borrow::Borrow<[Value]> for Key {
+    fn borrow(&self) -> &[Value] {
+        self.as_slice()
+    }
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Key {}
+
+impl FromIterator<Value> for Key {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Key {
+        Key::from_vec(iter.into_iter().collect())
+    }
+}
+
+impl From<Vec<Value>> for Key {
+    fn from(values: Vec<Value>) -> Key {
+        Key::from_vec(values)
+    }
+}
 
 /// Extracts the key of `row` on `columns`, or `None` if any key column is
 /// NULL (NULLs are never equal, so such rows never conflict or match).
 pub fn key_of(row: &[Value], columns: &[usize]) -> Option<Key> {
+    if let [c] = columns {
+        let v = &row[*c];
+        return (!v.is_null()).then(|| Key::One(v.clone()));
+    }
     let mut key = Vec::with_capacity(columns.len());
     for &c in columns {
         let v = &row[c];
@@ -24,5 +94,5 @@ pub fn key_of(row: &[Value], columns: &[usize]) -> Option<Key> {
         }
         key.push(v.clone());
     }
-    Some(key.into_boxed_slice())
+    Some(Key::Many(key.into_boxed_slice()))
 }

@@ -61,6 +61,41 @@ pub struct Dataset {
 type Result<T> = std::result::Result<T, String>;
 
 impl Dataset {
+    /// Bytes of the same rows written as CSV (header lines included), the
+    /// yardstick for memory use.
+    pub fn csv_bytes(&self) -> usize {
+        let digits = |n: i64| n.to_string().len();
+        let mut total = "id,name,region,credit_limit,frozen\n".len()
+            + "id,name,category,risk_score\n".len()
+            + "id,account_id,merchant_id,amount,created_at,status\n".len()
+            + "id,payment_id,account_id,outcome,reason,created_at\n".len();
+        for a in &self.accounts {
+            total += digits(a.id) + a.name.len() + a.region.len() + digits(a.credit_limit) + 1 + 5;
+        }
+        for m in &self.merchants {
+            total += digits(m.id) + m.name.len() + m.category.len() + digits(m.risk_score) + 4;
+        }
+        for p in &self.payments {
+            total += digits(p.id)
+                + digits(p.account_id)
+                + digits(p.merchant_id)
+                + digits(p.amount)
+                + digits(p.created_at)
+                + p.status.len()
+                + 6;
+        }
+        for d in &self.decisions {
+            total += digits(d.id)
+                + digits(d.payment_id)
+                + digits(d.account_id)
+                + d.outcome.len()
+                + d.reason.as_ref().map_or(0, String::len)
+                + digits(d.created_at)
+                + 6;
+        }
+        total
+    }
+
     /// The shared CSVs if `../shared/workloads/decisions/data` (relative to
     /// the repository root) exists, else a generated dataset of
     /// `scale` (1.0 is full size).

@@ -17,8 +17,12 @@ use crate::row::Key;
 
 #[derive(Debug)]
 enum Group {
-    Plain { rows: u64, states: Vec<AggState> },
-    Ranged(RangeTree),
+    Plain {
+        rows: u64,
+        states: Box<[AggState]>,
+    },
+    /// Boxed: a group is in a hash map slot, and most groups are plain.
+    Ranged(Box<RangeTree>),
 }
 
 /// The groups of one key. A hash map: lookups on every write are O(1);
@@ -65,7 +69,7 @@ impl AggregateView {
     /// Evaluates what a view row contributes.
     pub fn contribution(&self, row: &[Value], identity: Identity) -> Result<Contribution, PlanError> {
         let eval_all = |exprs: &[aotdb_planner::Expr]| -> Result<Key, PlanError> {
-            exprs.iter().map(|e| eval(e, row, &[])).collect::<Result<Vec<_>, _>>().map(Vec::into_boxed_slice)
+            exprs.iter().map(|e| eval(e, row, &[])).collect::<Result<Vec<_>, _>>().map(Key::from_vec)
         };
         let args = self
             .aggs
@@ -96,7 +100,7 @@ impl AggregateView {
             for ((eq, group), mut rows) in by_group {
                 rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
                 let tree = RangeTree::from_sorted(self.aggs.clone(), rows);
-                self.keys.entry(eq).or_default().groups.insert(group, Group::Ranged(tree));
+                self.keys.entry(eq).or_default().groups.insert(group, Group::Ranged(Box::new(tree)));
                 self.groups += 1;
             }
         } else {
@@ -132,10 +136,10 @@ impl AggregateView {
                         boxed_values(group)
                             + match g {
                                 Group::Plain { states, .. } => {
-                                    allocation(states.capacity() * std::mem::size_of::<AggState>())
+                                    allocation(std::mem::size_of_val(&**states))
                                         + states.iter().map(AggState::heap_bytes).sum::<usize>()
                                 }
-                                Group::Ranged(tree) => tree.heap_bytes(),
+                                Group::Ranged(tree) => std::mem::size_of::<RangeTree>() + tree.heap_bytes(),
                             }
                     })
             })
@@ -161,7 +165,7 @@ impl AggregateView {
         let created = !key_groups.groups.contains_key(&c.group);
         if created {
             let fresh = match &self.spec.range {
-                Some(_) => Group::Ranged(RangeTree::new(self.aggs.clone())),
+                Some(_) => Group::Ranged(Box::new(RangeTree::new(self.aggs.clone()))),
                 None => Group::Plain { rows: 0, states: self.aggs.iter().map(AggState::new).collect() },
             };
             key_groups.groups.insert(c.group.clone(), fresh);

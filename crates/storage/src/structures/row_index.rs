@@ -31,7 +31,7 @@ pub struct RowIndexEntry {
 
 impl RowIndexEntry {
     pub fn new(eq: Vec<Value>, sort: Vec<Value>, order: &[SortSpec], identity: Identity) -> RowIndexEntry {
-        RowIndexEntry { eq: eq.into_boxed_slice(), key: ordered_key(sort, order, identity) }
+        RowIndexEntry { eq: Key::from_vec(eq), key: ordered_key(sort, order, identity) }
     }
 }
 

@@ -206,10 +206,11 @@ fn load(url: &str, scale: f64, root: &std::path::Path, tables: &[String]) {
     flush(&mut pipe, &mut queued, &mut con);
     let took = start.elapsed();
     println!(
-        "loaded rows={} seconds={:.2} rows/s={:.0}",
+        "loaded rows={} seconds={:.2} rows/s={:.0} csv_bytes={}",
         dataset.rows(),
         took.as_secs_f64(),
-        dataset.rows() as f64 / took.as_secs_f64()
+        dataset.rows() as f64 / took.as_secs_f64(),
+        dataset.csv_bytes()
     );
 }
 
