@@ -320,7 +320,7 @@ fn sqlite_rows(db: &rusqlite::Connection, sql: &str, args: &[SqlValue]) -> Vec<V
                     SqlValue::Integer(i) => Value::Int(i),
                     SqlValue::Real(f) => Value::Float(f),
                     SqlValue::Text(t) => Value::text(&t),
-                    SqlValue::Blob(b) => Value::Bytes(b.into()),
+                    SqlValue::Blob(b) => Value::Bytes(std::sync::Arc::new(b.into())),
                     SqlValue::Null => Value::Null,
                 })
                 .collect(),

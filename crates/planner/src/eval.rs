@@ -3,12 +3,11 @@
 //! division by zero as errors, truncating integer division.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::expr::{ArithOp, CmpOp, Expr, Function};
 use crate::types::DataType;
-use crate::value::{coerce_for_column, parse_value, Value};
+use crate::value::{coerce_for_column, parse_value, ArcStr, Value};
 
 /// Evaluates `expr` against `row` (the input columns) and `params`.
 pub fn eval(expr: &Expr, row: &[Value], params: &[Value]) -> Result<Value> {
@@ -89,7 +88,7 @@ pub fn eval(expr: &Expr, row: &[Value], params: &[Value]) -> Result<Value> {
             }
             let mut s = lv.to_pg_text();
             s.push_str(&rv.to_pg_text());
-            Ok(Value::Text(Arc::from(s)))
+            Ok(Value::Text(ArcStr::from(s)))
         }
         Expr::Case { whens, otherwise } => {
             for (cond, result) in whens {
@@ -238,11 +237,11 @@ pub fn cast(v: Value, to: DataType) -> Result<Value> {
         (Value::Null, _) => Ok(Value::Null),
         (Value::Text(s), t) if !t.is_text() => parse_value(s.as_bytes(), t).map_err(|_| invalid(&s)),
         (v, t) if t.is_text() => {
-            coerce_for_column(Value::Text(Arc::from(v.to_pg_text())), t).or_else(|e| match (e, t) {
+            coerce_for_column(Value::Text(ArcStr::from(v.to_pg_text())), t).or_else(|e| match (e, t) {
                 // An explicit cast to VARCHAR(n) truncates, as in PostgreSQL.
                 (Error::Data(_), DataType::Varchar(Some(n))) => {
                     let s: String = v.to_pg_text().chars().take(n as usize).collect();
-                    Ok(Value::Text(Arc::from(s)))
+                    Ok(Value::Text(ArcStr::from(s)))
                 }
                 (e, _) => Err(e),
             })
@@ -292,8 +291,8 @@ fn call(f: Function, ty: DataType, args: &[Expr], row: &[Value], params: &[Value
                 (_, Value::Null) => Ok(Value::Null),
                 (Function::Abs, Value::Int(i)) => check_int(i.checked_abs(), ty),
                 (Function::Abs, Value::Float(x)) => Ok(Value::Float(x.abs())),
-                (Function::Lower, Value::Text(s)) => Ok(Value::Text(Arc::from(s.to_lowercase()))),
-                (Function::Upper, Value::Text(s)) => Ok(Value::Text(Arc::from(s.to_uppercase()))),
+                (Function::Lower, Value::Text(s)) => Ok(Value::Text(ArcStr::from(s.to_lowercase()))),
+                (Function::Upper, Value::Text(s)) => Ok(Value::Text(ArcStr::from(s.to_uppercase()))),
                 (Function::Length, Value::Text(s)) => Ok(Value::Int(s.chars().count() as i64)),
                 (Function::Length, Value::Bytes(b)) => Ok(Value::Int(b.len() as i64)),
                 (f, v) => Err(Error::Internal(format!("{f:?} applied to {v:?}"))),

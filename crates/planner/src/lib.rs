@@ -35,4 +35,4 @@ pub use structure::{
     ViewSpec,
 };
 pub use types::DataType;
-pub use value::{coerce_for_column, format_float, parse_value, real_for_output, Value};
+pub use value::{coerce_for_column, format_float, parse_value, real_for_output, ArcStr, Value};

@@ -7,20 +7,26 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+pub use arcstr::ArcStr;
+
 use crate::error::Error;
 use crate::timestamp;
 use crate::types::DataType;
 
 /// One SQL value. Every integer width is an `Int`; REAL and DOUBLE
 /// PRECISION are both `Float` (REAL values are rounded to `f32` when stored).
+///
+/// Text and bytes are behind thin shared pointers so a value is 16 bytes:
+/// rows, keys and view entries are arrays of values, and their size is
+/// most of the server's memory.
 #[derive(Debug, Clone)]
 pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Text(Arc<str>),
-    Bytes(Arc<[u8]>),
+    Text(ArcStr),
+    Bytes(Arc<Box<[u8]>>),
     /// Microseconds since 1970-01-01 00:00:00 (no time zone).
     Timestamp(i64),
 }
@@ -31,7 +37,7 @@ impl Value {
     }
 
     pub fn text(s: &str) -> Value {
-        Value::Text(Arc::from(s))
+        Value::Text(ArcStr::from(s))
     }
 
     /// SQL comparison: `None` when either side is NULL (the result is
@@ -200,10 +206,10 @@ pub fn real_for_output(v: Value) -> Value {
 pub fn parse_value(text: &[u8], ty: DataType) -> Result<Value, ParseValueError> {
     let bad = || ParseValueError { ty };
     match ty {
-        DataType::Bytea => return Ok(Value::Bytes(Arc::from(text))),
+        DataType::Bytea => return Ok(Value::Bytes(Arc::new(Box::from(text)))),
         DataType::Text | DataType::Varchar(_) => {
             let s = std::str::from_utf8(text).map_err(|_| bad())?;
-            return Ok(Value::Text(Arc::from(s)));
+            return Ok(Value::Text(ArcStr::from(s)));
         }
         _ => {}
     }
@@ -317,6 +323,13 @@ pub fn coerce_for_column(value: Value, ty: DataType) -> Result<Value, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_is_two_words() {
+        // Rows, keys and view entries are arrays of values; this size is
+        // most of the server's memory.
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
 
     #[test]
     fn integers_accept_sign_blanks_and_leading_zeros() {

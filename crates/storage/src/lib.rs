@@ -7,6 +7,7 @@
 mod constraints;
 mod database;
 mod error;
+mod interner;
 mod maintain;
 mod memory;
 pub mod persist;

@@ -103,7 +103,10 @@ impl Database {
 
     /// Applies one row change with all its maintenance; returns the row's
     /// slot and, for deletes and updates, the row as it was.
-    fn change(&mut self, table: TableId, op: Op) -> Result<(RowId, Option<Row>)> {
+    fn change(&mut self, table: TableId, mut op: Op) -> Result<(RowId, Option<Row>)> {
+        if let Op::Insert(row) | Op::Update(_, row) = &mut op {
+            self.table_mut(table)?.share_texts(row);
+        }
         let (id, old): (Option<RowId>, Option<Row>) = match &op {
             Op::Insert(_) | Op::Restore(..) => (None, None),
             Op::Delete(id) | Op::Update(id, _) => {

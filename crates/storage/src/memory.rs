@@ -9,7 +9,7 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
-use aotdb_planner::Value;
+use aotdb_planner::{ArcStr, Value};
 use hashbrown::HashMap;
 
 /// Entries walked per container before scaling.
@@ -27,8 +27,9 @@ pub(crate) fn allocation(bytes: usize) -> usize {
 /// The heap share of one value.
 pub(crate) fn value_heap(v: &Value) -> usize {
     match v {
-        Value::Text(s) => allocation(16 + s.len()) / Arc::strong_count(s),
-        Value::Bytes(b) => allocation(16 + b.len()) / Arc::strong_count(b),
+        // A static string (from a literal) has no count and no heap.
+        Value::Text(s) => ArcStr::strong_count(s).map_or(0, |n| allocation(16 + s.len()) / n.max(1)),
+        Value::Bytes(b) => (allocation(32) + allocation(b.len())) / Arc::strong_count(b),
         _ => 0,
     }
 }

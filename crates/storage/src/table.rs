@@ -7,6 +7,7 @@ use std::sync::Arc;
 use aotdb_planner::{TableDef, Value};
 
 use crate::error::{Error, Result};
+use crate::interner::TextInterner;
 use crate::row::{Row, RowId};
 use crate::unique_index::UniqueIndex;
 
@@ -17,12 +18,14 @@ pub struct Table {
     free: Vec<RowId>,
     live: usize,
     pub uniques: Vec<UniqueIndex>,
+    texts: TextInterner,
 }
 
 impl Table {
     pub fn new(def: Arc<TableDef>) -> Table {
         let uniques = def.uniques.iter().cloned().map(UniqueIndex::new).collect();
-        Table { def, slots: Vec::new(), free: Vec::new(), live: 0, uniques }
+        let texts = TextInterner::new(def.columns.len());
+        Table { def, slots: Vec::new(), free: Vec::new(), live: 0, uniques, texts }
     }
 
     pub fn len(&self) -> usize {
@@ -40,6 +43,12 @@ impl Table {
     /// Every live row, in slot order.
     pub fn rows(&self) -> impl Iterator<Item = (RowId, &Row)> {
         self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|r| (i as RowId, r)))
+    }
+
+    /// Makes the text values of a row about to be stored share the copies
+    /// other rows of the table already hold.
+    pub fn share_texts(&mut self, row: &mut [Value]) {
+        self.texts.share_row(row);
     }
 
     /// Checks NOT NULL for every column of a complete row.
@@ -157,7 +166,8 @@ impl Table {
         self.slots = (0..slots).map(|_| None).collect();
         self.uniques = self.def.uniques.iter().cloned().map(UniqueIndex::new).collect();
         self.live = 0;
-        for (id, row) in rows {
+        for (id, mut row) in rows {
+            self.texts.share_row(&mut row);
             let slot = self
                 .slots
                 .get_mut(id as usize)
@@ -191,5 +201,6 @@ impl Table {
             + self.free.capacity() * std::mem::size_of::<RowId>()
             + sampled(self.rows(), self.live, |(_, row)| boxed_values(row))
             + self.uniques.iter().map(|u| u.heap_bytes()).sum::<usize>()
+            + self.texts.heap_bytes()
     }
 }

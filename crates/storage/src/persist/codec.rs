@@ -2,9 +2,7 @@
 //! integers, length-prefixed byte strings, tagged values, and checksummed
 //! frames (`length, crc32c, payload`).
 
-use std::sync::Arc;
-
-use aotdb_planner::Value;
+use aotdb_planner::{ArcStr, Value};
 
 /// Largest frame accepted when reading; a larger length is damage.
 pub const MAX_FRAME: usize = 256 * 1024 * 1024;
@@ -164,9 +162,9 @@ impl<'a> Decoder<'a> {
             4 => Value::Float(f64::from_bits(self.u64()?)),
             5 => {
                 let s = std::str::from_utf8(self.bytes()?).map_err(|_| "text is not UTF-8")?;
-                Value::Text(Arc::from(s))
+                Value::Text(ArcStr::from(s))
             }
-            6 => Value::Bytes(Arc::from(self.bytes()?)),
+            6 => Value::Bytes(std::sync::Arc::new(Box::from(self.bytes()?))),
             7 => Value::Timestamp(self.u64()? as i64),
             tag => return Err(format!("unknown value tag {tag}")),
         })

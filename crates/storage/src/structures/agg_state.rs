@@ -12,7 +12,7 @@ use hashbrown::HashMap;
 pub enum AggState {
     Count(i64),
     SumInt {
-        sum: i128,
+        sum: WideSum,
         n: i64,
     },
     SumFloat {
@@ -45,7 +45,7 @@ impl AggState {
         match spec.func {
             AggFunc::CountStar | AggFunc::Count => AggState::Count(0),
             AggFunc::Sum | AggFunc::Avg if is_float(spec) => AggState::SumFloat { sum: 0.0, n: 0 },
-            AggFunc::Sum | AggFunc::Avg => AggState::SumInt { sum: 0, n: 0 },
+            AggFunc::Sum | AggFunc::Avg => AggState::SumInt { sum: WideSum::ZERO, n: 0 },
             AggFunc::Min | AggFunc::Max => AggState::Extremes(BTreeMap::new()),
             AggFunc::CountDistinct => AggState::Distinct(HashMap::new()),
         }
@@ -101,7 +101,7 @@ impl AggState {
         Ok(match self {
             AggState::Count(c) => Value::Int(*c),
             AggState::Distinct(map) => Value::Int(map.len() as i64),
-            AggState::SumInt { sum, n } => sum_output(spec, *n, Some(*sum), None)?,
+            AggState::SumInt { sum, n } => sum_output(spec, *n, Some(sum.get()), None)?,
             AggState::SumFloat { sum, n } => sum_output(spec, *n, None, Some(*sum))?,
             AggState::Extremes(map) => {
                 let v = if spec.func == AggFunc::Min { map.keys().next() } else { map.keys().next_back() };
@@ -155,12 +155,42 @@ enum Total {
     Float(f64),
 }
 
+/// An exact integer sum, 128 bits wide so no SUM of BIGINTs can overflow
+/// it, stored as two 64-bit halves: an `i128` field would align the
+/// aggregate states and range-tree summaries that hold it to 16 bytes and
+/// make each of them half again as large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WideSum {
+    low: u64,
+    high: i64,
+}
+
+impl WideSum {
+    pub const ZERO: WideSum = WideSum { low: 0, high: 0 };
+
+    pub fn get(self) -> i128 {
+        ((self.high as i128) << 64) | self.low as i128
+    }
+}
+
+impl From<i128> for WideSum {
+    fn from(v: i128) -> WideSum {
+        WideSum { low: v as u64, high: (v >> 64) as i64 }
+    }
+}
+
+impl std::ops::AddAssign<i128> for WideSum {
+    fn add_assign(&mut self, v: i128) {
+        *self = WideSum::from(self.get().wrapping_add(v));
+    }
+}
+
 /// A mergeable summary of some rows for one aggregate (what a range tree
 /// keeps per subtree).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Partial {
     Count(i64),
-    SumInt { sum: i128, n: i64 },
+    SumInt { sum: WideSum, n: i64 },
     SumFloat { sum: f64, n: i64 },
     Min(Value),
     Max(Value),
@@ -171,7 +201,7 @@ impl Partial {
         match spec.func {
             AggFunc::CountStar | AggFunc::Count | AggFunc::CountDistinct => Partial::Count(0),
             AggFunc::Sum | AggFunc::Avg if is_float(spec) => Partial::SumFloat { sum: 0.0, n: 0 },
-            AggFunc::Sum | AggFunc::Avg => Partial::SumInt { sum: 0, n: 0 },
+            AggFunc::Sum | AggFunc::Avg => Partial::SumInt { sum: WideSum::ZERO, n: 0 },
             AggFunc::Min => Partial::Min(Value::Null),
             AggFunc::Max => Partial::Max(Value::Null),
         }
@@ -184,7 +214,7 @@ impl Partial {
             AggFunc::CountStar => Partial::Count(1),
             AggFunc::Count | AggFunc::CountDistinct => Partial::Count(value.is_some() as i64),
             AggFunc::Sum | AggFunc::Avg => match value {
-                Some(Value::Int(i)) if !is_float(spec) => Partial::SumInt { sum: *i as i128, n: 1 },
+                Some(Value::Int(i)) if !is_float(spec) => Partial::SumInt { sum: WideSum::from(*i as i128), n: 1 },
                 Some(v) if is_float(spec) => Partial::SumFloat { sum: as_f64(v).unwrap_or(0.0), n: 1 },
                 _ => Partial::empty(spec),
             },
@@ -197,7 +227,7 @@ impl Partial {
         match (self, other) {
             (Partial::Count(a), Partial::Count(b)) => *a += b,
             (Partial::SumInt { sum, n }, Partial::SumInt { sum: s2, n: n2 }) => {
-                *sum += s2;
+                *sum += s2.get();
                 *n += n2;
             }
             (Partial::SumFloat { sum, n }, Partial::SumFloat { sum: s2, n: n2 }) => {
@@ -213,7 +243,7 @@ impl Partial {
     pub fn output(&self, spec: &AggSpec) -> Result<Value, PlanError> {
         match self {
             Partial::Count(c) => Ok(Value::Int(*c)),
-            Partial::SumInt { sum, n } => sum_output(spec, *n, Some(*sum), None),
+            Partial::SumInt { sum, n } => sum_output(spec, *n, Some(sum.get()), None),
             Partial::SumFloat { sum, n } => sum_output(spec, *n, None, Some(*sum)),
             Partial::Min(v) | Partial::Max(v) => Ok(v.clone()),
         }
@@ -240,6 +270,18 @@ mod tests {
         assert_eq!(st.output(&s).unwrap(), Value::Int(9));
         st.apply(Some(&Value::Int(9)), -1);
         assert_eq!(st.output(&s).unwrap(), Value::Int(4));
+    }
+
+    #[test]
+    fn wide_sums_round_trip_and_hold_more_than_i64() {
+        for v in [0i128, 1, -1, i64::MAX as i128 * 3, i64::MIN as i128 * 5, i128::MAX / 2] {
+            assert_eq!(WideSum::from(v).get(), v);
+        }
+        let mut s = WideSum::from(i64::MAX as i128);
+        s += i64::MAX as i128;
+        s += -(i64::MAX as i128) * 2 - 7;
+        assert_eq!(s.get(), -7);
+        assert_eq!(std::mem::size_of::<Partial>(), 32);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! (range value, row identity) whose nodes keep the aggregate summary of
 //! their subtree, so the aggregates of any key range cost O(log n).
 //! Nodes live in an arena and link by index; priorities come from a hash
-//! of the identity, so the shape is the same on every replay.
+//! of the identity, so the shape is the same on every replay (and need
+//! not be stored). Each node's aggregate arguments and subtree summaries
+//! sit in two flat arrays beside the nodes, `width` entries per node: no
+//! allocation per node, which halves the tree's memory.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -18,14 +21,10 @@ const NIL: u32 = u32::MAX;
 struct Node {
     value: Value,
     identity: Identity,
-    priority: u64,
     left: u32,
     right: u32,
-    /// This row's aggregate arguments.
-    args: Box<[Value]>,
-    /// Rows in the subtree and their aggregate summaries.
+    /// Rows in the subtree.
     rows: u64,
-    summary: Box<[Partial]>,
 }
 
 /// One row of a range tree: its range value, identity and aggregate
@@ -36,6 +35,10 @@ pub type RangeRow = (Value, Identity, Box<[Value]>);
 pub struct RangeTree {
     aggs: Arc<[AggSpec]>,
     nodes: Vec<Node>,
+    /// Node `n`'s aggregate arguments: `args[n * width..(n + 1) * width]`.
+    args: Vec<Value>,
+    /// Node `n`'s subtree summaries, laid out as `args`.
+    summaries: Vec<Partial>,
     free: Vec<u32>,
     root: u32,
 }
@@ -61,7 +64,15 @@ fn priority_of(identity: &Identity) -> u64 {
 
 impl RangeTree {
     pub fn new(aggs: Arc<[AggSpec]>) -> RangeTree {
-        RangeTree { aggs, nodes: Vec::new(), free: Vec::new(), root: NIL }
+        RangeTree { aggs, nodes: Vec::new(), args: Vec::new(), summaries: Vec::new(), free: Vec::new(), root: NIL }
+    }
+
+    fn width(&self) -> usize {
+        self.aggs.len()
+    }
+
+    fn priority(&self, n: u32) -> u64 {
+        priority_of(&self.nodes[n as usize].identity)
     }
 
     #[cfg(test)]
@@ -82,37 +93,62 @@ impl RangeTree {
         node.value.cmp(value).then_with(|| node.identity.cmp(identity))
     }
 
-    fn own_summary(&self, args: &[Value]) -> Box<[Partial]> {
-        self.aggs.iter().zip(args).map(|(spec, a)| Partial::of_row(spec, spec.arg.as_ref().map(|_| a))).collect()
-    }
-
     /// Recomputes a node's subtree summary from its own row and its
     /// children's summaries, in place (no allocation).
     fn update(&mut self, n: u32) {
+        let w = self.width();
         let (left, right) = {
             let node = &self.nodes[n as usize];
             (node.left, node.right)
         };
-        let mut summary = std::mem::take(&mut self.nodes[n as usize].summary);
-        let mut rows = 1;
-        {
-            let node = &self.nodes[n as usize];
-            for ((slot, spec), arg) in summary.iter_mut().zip(self.aggs.iter()).zip(node.args.iter()) {
-                *slot = Partial::of_row(spec, spec.arg.as_ref().map(|_| arg));
-            }
+        let base = n as usize * w;
+        for (i, spec) in self.aggs.iter().enumerate() {
+            self.summaries[base + i] = Partial::of_row(spec, spec.arg.as_ref().map(|_| &self.args[base + i]));
         }
+        let mut rows = 1;
         for child in [left, right] {
             if child != NIL {
-                let c = &self.nodes[child as usize];
-                rows += c.rows;
-                for (s, p) in summary.iter_mut().zip(c.summary.iter()) {
+                rows += self.nodes[child as usize].rows;
+                let from = child as usize * w;
+                // Two disjoint runs of the one array.
+                let (dst, src) = if from < base {
+                    let (head, tail) = self.summaries.split_at_mut(base);
+                    (&mut tail[..w], &head[from..from + w])
+                } else {
+                    let (head, tail) = self.summaries.split_at_mut(from);
+                    (&mut head[base..base + w], &tail[..w])
+                };
+                for (s, p) in dst.iter_mut().zip(src) {
                     s.merge(p);
                 }
             }
         }
-        let node = &mut self.nodes[n as usize];
-        node.rows = rows;
-        node.summary = summary;
+        self.nodes[n as usize].rows = rows;
+    }
+
+    /// Puts a new node for a row into a free slot or at the end; its
+    /// summary is its own row's.
+    fn place(&mut self, value: Value, identity: Identity, args: Box<[Value]>) -> u32 {
+        let w = self.width();
+        let node = Node { value, identity, left: NIL, right: NIL, rows: 1 };
+        let index = match self.free.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = node;
+                let base = i as usize * w;
+                for (slot, arg) in self.args[base..base + w].iter_mut().zip(args.into_vec()) {
+                    *slot = arg;
+                }
+                i
+            }
+            None => {
+                self.nodes.push(node);
+                self.args.extend(args.into_vec().into_iter().chain(std::iter::repeat(Value::Null)).take(w));
+                self.summaries.extend(self.aggs.iter().map(Partial::empty));
+                (self.nodes.len() - 1) as u32
+            }
+        };
+        self.update(index);
+        index
     }
 
     /// Splits `n` into keys before (value, identity) and the rest.
@@ -142,7 +178,7 @@ impl RangeTree {
         if b == NIL {
             return a;
         }
-        if self.nodes[a as usize].priority > self.nodes[b as usize].priority {
+        if self.priority(a) > self.priority(b) {
             let ar = self.nodes[a as usize].right;
             let m = self.merge(ar, b);
             self.nodes[a as usize].right = m;
@@ -157,21 +193,24 @@ impl RangeTree {
         }
     }
 
-    /// Approximate heap bytes (INFO memory): the node array, and each
-    /// node's arguments and summary (sized from the first node: every node
+    /// Approximate heap bytes (INFO memory): the three arrays, and what
+    /// each node's values point to (sized from the first node: every node
     /// of a tree has the same shape).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{allocation, boxed_values, value_heap};
-        let per_node = self.nodes.iter().find(|n| n.rows > 0).map_or(0, |n| {
-            boxed_values(&n.args)
+        use crate::memory::{allocation, value_heap};
+        let w = self.width();
+        let per_node = self.nodes.iter().position(|n| n.rows > 0).map_or(0, |i| {
+            let n = &self.nodes[i];
+            self.args[i * w..(i + 1) * w].iter().map(value_heap).sum::<usize>()
                 + value_heap(&n.value)
-                + allocation(std::mem::size_of_val(&*n.summary))
                 + match &n.identity {
                     Identity::Many(ids) => allocation(std::mem::size_of_val(&**ids)),
                     Identity::One(_) => 0,
                 }
         });
         allocation(self.nodes.capacity() * std::mem::size_of::<Node>())
+            + allocation(self.args.capacity() * std::mem::size_of::<Value>())
+            + allocation(self.summaries.capacity() * std::mem::size_of::<Partial>())
             + self.free.capacity() * 4
             + self.nodes.len() * per_node
     }
@@ -180,28 +219,33 @@ impl RangeTree {
     /// time: the treap is the Cartesian tree of the rows' priorities.
     pub fn from_sorted(aggs: Arc<[AggSpec]>, rows: Vec<RangeRow>) -> RangeTree {
         let mut tree = RangeTree::new(aggs);
+        let w = tree.width();
         tree.nodes.reserve_exact(rows.len());
-        let mut stack: Vec<u32> = Vec::new();
+        tree.args.reserve_exact(rows.len() * w);
+        tree.summaries.reserve_exact(rows.len() * w);
+        // The right spine so far, with each node's priority.
+        let mut stack: Vec<(u32, u64)> = Vec::new();
         for (value, identity, args) in rows {
-            let summary = tree.own_summary(&args);
             let priority = priority_of(&identity);
             let index = tree.nodes.len() as u32;
-            tree.nodes.push(Node { value, identity, priority, left: NIL, right: NIL, args, rows: 1, summary });
+            tree.nodes.push(Node { value, identity, left: NIL, right: NIL, rows: 1 });
+            tree.args.extend(args.into_vec().into_iter().chain(std::iter::repeat(Value::Null)).take(w));
+            tree.summaries.extend(tree.aggs.iter().map(Partial::empty));
             let mut last = NIL;
-            while let Some(&top) = stack.last() {
-                if tree.nodes[top as usize].priority >= priority {
+            while let Some(&(top, top_priority)) = stack.last() {
+                if top_priority >= priority {
                     break;
                 }
                 last = top;
                 stack.pop();
             }
             tree.nodes[index as usize].left = last;
-            if let Some(&top) = stack.last() {
+            if let Some(&(top, _)) = stack.last() {
                 tree.nodes[top as usize].right = index;
             }
-            stack.push(index);
+            stack.push((index, priority));
         }
-        tree.root = stack.first().copied().unwrap_or(NIL);
+        tree.root = stack.first().map_or(NIL, |&(n, _)| n);
         if tree.root != NIL {
             tree.summarize(tree.root);
         }
@@ -223,20 +267,8 @@ impl RangeTree {
     }
 
     pub fn insert(&mut self, value: Value, identity: Identity, args: Box<[Value]>) {
-        let summary = self.own_summary(&args);
-        let node =
-            Node { priority: priority_of(&identity), value, identity, left: NIL, right: NIL, args, rows: 1, summary };
-        let (v, id) = (node.value.clone(), node.identity.clone());
-        let index = match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = node;
-                i
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        };
+        let (v, id) = (value.clone(), identity.clone());
+        let index = self.place(value, identity, args);
         let (l, r) = self.split(self.root, &v, &id);
         let m = self.merge(l, index);
         self.root = self.merge(m, r);
@@ -251,9 +283,13 @@ impl RangeTree {
         if let Some(i) = found {
             self.free.push(i);
             // Drop the values the freed slot holds.
-            let node = &mut self.nodes[i as usize];
-            node.args = Box::new([]);
-            node.value = Value::Null;
+            let w = self.width();
+            let base = i as usize * w;
+            self.nodes[i as usize].value = Value::Null;
+            self.args[base..base + w].fill(Value::Null);
+            for (slot, spec) in self.summaries[base..base + w].iter_mut().zip(self.aggs.iter()) {
+                *slot = Partial::empty(spec);
+            }
             true
         } else {
             false
@@ -290,17 +326,18 @@ impl RangeTree {
         if n == NIL {
             return;
         }
-        let node = &self.nodes[n as usize];
-        acc.rows += node.rows;
-        for (a, p) in acc.partials.iter_mut().zip(node.summary.iter()) {
+        let w = self.width();
+        acc.rows += self.nodes[n as usize].rows;
+        for (a, p) in acc.partials.iter_mut().zip(&self.summaries[n as usize * w..(n as usize + 1) * w]) {
             a.merge(p);
         }
     }
 
     fn add_node(&self, n: u32, acc: &mut RangeSummary) {
-        let node = &self.nodes[n as usize];
+        let w = self.width();
         acc.rows += 1;
-        for ((a, spec), arg) in acc.partials.iter_mut().zip(self.aggs.iter()).zip(node.args.iter()) {
+        let args = &self.args[n as usize * w..(n as usize + 1) * w];
+        for ((a, spec), arg) in acc.partials.iter_mut().zip(self.aggs.iter()).zip(args) {
             a.merge(&Partial::of_row(spec, spec.arg.as_ref().map(|_| arg)));
         }
     }
