@@ -9,4 +9,5 @@ mod harness;
 mod procedures;
 mod protocol;
 mod reference;
+mod security;
 mod statements;

@@ -130,4 +130,52 @@ pub struct ServeArgs {
     /// Largest request a client may send, in bytes.
     #[arg(long, env = "AOTDB_MAX_REQUEST_BYTES", default_value_t = 1024 * 1024 * 1024)]
     pub max_request_bytes: usize,
+
+    /// Password of the `default` user (an admin): clients must AUTH with
+    /// it (or HELLO 3 AUTH default <password>) before anything else.
+    #[arg(long, env = "AOTDB_REQUIREPASS", value_name = "PASSWORD", hide_env_values = true)]
+    pub requirepass: Option<String>,
+
+    /// File of users and their roles, one per line:
+    /// `name password admin|readwrite|readonly|statements [name ...]`.
+    #[arg(long, env = "AOTDB_USERS", value_name = "FILE")]
+    pub users: Option<PathBuf>,
+
+    /// Protected mode, as Redis: when bound to a non-loopback address
+    /// with no password set, refuse clients that are not on loopback
+    /// (with an explanation) instead of serving the whole network.
+    #[arg(long, env = "AOTDB_PROTECTED_MODE", value_name = "yes|no", default_value = "yes", value_parser = parse_yes_no)]
+    pub protected_mode: bool,
+
+    /// Refuse writes (with `-OOM`) while the server's memory exceeds this
+    /// many bytes; reads go on. 0: no limit.
+    #[arg(long, env = "AOTDB_MAXMEMORY", value_name = "BYTES", default_value_t = 0)]
+    pub maxmemory: usize,
+
+    /// Most rows one statement may return; a larger result is an error
+    /// (`-TOOMANYROWS`). 0: no limit.
+    #[arg(long, env = "AOTDB_MAX_REPLY_ROWS", default_value_t = 1_000_000)]
+    pub max_reply_rows: usize,
+
+    /// Close a connection that sent nothing for this many seconds. 0: never.
+    #[arg(long, env = "AOTDB_TIMEOUT", value_name = "SECONDS", default_value_t = 0)]
+    pub timeout: u64,
+
+    /// Close a connection whose pending replies exceed this many bytes (a
+    /// client that pipelines requests without reading their replies).
+    #[arg(long, env = "AOTDB_CLIENT_OUTPUT_BUFFER_LIMIT", value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub client_output_buffer_limit: usize,
+
+    /// Close a connection that has not taken its replies for this many
+    /// seconds (a client that stopped reading).
+    #[arg(long, env = "AOTDB_CLIENT_WRITE_TIMEOUT", value_name = "SECONDS", default_value_t = 60)]
+    pub client_write_timeout: u64,
+}
+
+fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" => Ok(true),
+        "no" | "false" | "off" => Ok(false),
+        _ => Err(format!("expected yes or no, got {s:?}")),
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aotdb_proto::{encode, next_request, Command, Protocol, Reply, RespWriter};
 use bytes::BytesMut;
@@ -36,24 +36,48 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let mut session = Session::new(id);
+    let mut session = Session::new(id, shared.users.initial());
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output = BytesMut::with_capacity(READ_CHUNK);
     tracing::debug!(client = id, %peer, "connected");
+    let idle = (shared.config.timeout > 0).then(|| Duration::from_secs(shared.config.timeout));
+    let write_timeout = Duration::from_secs(shared.config.client_write_timeout.max(1));
+    let output_limit = shared.config.client_output_buffer_limit;
     loop {
         input.reserve(READ_CHUNK);
         let read = tokio::select! {
-            r = stream.read_buf(&mut input) => r,
+            r = read_or_idle(&mut stream, &mut input, idle) => r,
             _ = shutdown.changed() => break,
         };
         match read {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+            Some(Ok(0)) | Some(Err(_)) => break,
+            Some(Ok(_)) => {}
+            None => {
+                tracing::debug!(client = id, "idle timeout: closing");
+                shared.stats.limit_disconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                break;
+            }
         }
         let close = handle_input(&mut input, &mut output, &mut session, &shared).await;
+        if output_limit > 0 && output.len() > output_limit {
+            tracing::warn!(
+                client = id,
+                bytes = output.len(),
+                limit = output_limit,
+                "replies exceed --client-output-buffer-limit: closing the connection"
+            );
+            shared.stats.limit_disconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            break;
+        }
         if !output.is_empty() {
-            if stream.write_all(&output).await.is_err() {
-                break;
+            match tokio::time::timeout(write_timeout, stream.write_all(&output)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    tracing::warn!(client = id, "client took no replies for --client-write-timeout: closing");
+                    shared.stats.limit_disconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    break;
+                }
             }
             output.clear();
         }
@@ -69,6 +93,18 @@ pub async fn serve(
         }
     }
     tracing::debug!(client = id, "disconnected");
+}
+
+/// Reads what arrived; `None` when nothing came for `idle`.
+async fn read_or_idle(
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    idle: Option<Duration>,
+) -> Option<std::io::Result<usize>> {
+    match idle {
+        None => Some(stream.read_buf(input).await),
+        Some(limit) => tokio::time::timeout(limit, stream.read_buf(input)).await.ok(),
+    }
 }
 
 /// Answers every complete request in `input`; returns whether the

@@ -30,6 +30,15 @@ pub enum ExecError {
     NotPersistent,
     #[error("{0}")]
     Busy(String),
+    /// The user's role does not allow this.
+    #[error("{0}")]
+    NoPermission(String),
+    /// The server uses more memory than --maxmemory allows.
+    #[error("command not allowed when used memory > 'maxmemory' ({0}); reads are still served")]
+    OutOfMemory(String),
+    /// A statement's result is larger than --max-reply-rows.
+    #[error("{0}")]
+    TooManyRows(String),
     /// An error from a procedure, with the code it carries.
     #[error("{message}")]
     Function { code: &'static str, message: String },
@@ -49,6 +58,9 @@ impl ExecError {
             ExecError::ReadOnly(_) => "READONLY",
             ExecError::NotDurable(_) => "IOERR",
             ExecError::NotPersistent | ExecError::Busy(_) => "ERR",
+            ExecError::NoPermission(_) => "NOPERM",
+            ExecError::OutOfMemory(_) => "OOM",
+            ExecError::TooManyRows(_) => "TOOMANYROWS",
             ExecError::Function { code, .. } => code,
         }
     }

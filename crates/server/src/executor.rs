@@ -31,6 +31,8 @@ pub enum Request {
     Execute {
         name: Bytes,
         args: Vec<Bytes>,
+        /// The user may only run statements that read.
+        read_only: bool,
     },
     /// A MULTI/EXEC block: all of it or none of it.
     Transaction(Vec<QueuedExecute>),
@@ -67,6 +69,8 @@ pub enum Request {
 pub struct QueuedExecute {
     pub name: Bytes,
     pub args: Vec<Bytes>,
+    /// The user may only run statements that read.
+    pub read_only: bool,
 }
 
 #[derive(Debug)]
@@ -222,6 +226,17 @@ pub struct Executor {
     logged: Option<u64>,
     /// Procedures; taken out while one runs (it calls back into `self`).
     functions: Option<FunctionEngine>,
+    limits: ExecLimits,
+}
+
+/// Limits the executor enforces on requests (0: none).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExecLimits {
+    /// Writes are refused with OOM while the server's allocations exceed
+    /// this many bytes.
+    pub max_memory: usize,
+    /// A statement returning more rows than this fails instead.
+    pub max_reply_rows: usize,
 }
 
 /// Most batches taken per wake-up before replies go out, so one busy
@@ -250,7 +265,13 @@ impl Executor {
             persistence: None,
             logged: None,
             functions: Some(FunctionEngine::new(function_budget)?),
+            limits: ExecLimits::default(),
         })
+    }
+
+    /// Set after recovery: replaying the log must not be refused.
+    pub fn set_limits(&mut self, limits: ExecLimits) {
+        self.limits = limits;
     }
 
     /// From now on every committed write is logged.
@@ -283,6 +304,7 @@ impl Executor {
             persistence: None,
             logged: None,
             functions: None,
+            limits: ExecLimits::default(),
         }
     }
 
@@ -373,9 +395,10 @@ impl Executor {
 
     pub fn handle(&mut self, request: Request) -> Outcome {
         match request {
-            Request::Execute { name, args } => {
+            Request::Execute { name, args, read_only } => {
                 let stmt = self.statement(&name)?;
                 if !stmt.is_read_only() {
+                    refuse_write_to_reader(&stmt, read_only)?;
                     self.check_writable()?;
                 }
                 match self.execute_one(&stmt, &args) {
@@ -661,10 +684,13 @@ impl Executor {
         let bytes = |v: &[Vec<u8>]| v.iter().map(|a| Bytes::from(a.clone())).collect::<Vec<_>>();
         let request = match record {
             LogRecord::Execute { name, args } => {
-                Request::Execute { name: Bytes::from(name.clone()), args: bytes(args) }
+                Request::Execute { name: Bytes::from(name.clone()), args: bytes(args), read_only: false }
             }
             LogRecord::Transaction(items) => Request::Transaction(
-                items.iter().map(|(n, a)| QueuedExecute { name: Bytes::from(n.clone()), args: bytes(a) }).collect(),
+                items
+                    .iter()
+                    .map(|(n, a)| QueuedExecute { name: Bytes::from(n.clone()), args: bytes(a), read_only: false })
+                    .collect(),
             ),
             LogRecord::Define(script) => Request::Define { script: Bytes::from(script.clone()) },
             LogRecord::Prepare { name, sql } => {
@@ -701,6 +727,17 @@ impl Executor {
         } else {
             self.db.execute(stmt, &params, &mut self.undo)?
         };
+        let max_rows = self.limits.max_reply_rows;
+        if let aotdb_storage::Outcome::Rows(rows) = &outcome {
+            if max_rows > 0 && rows.len() > max_rows {
+                return Err(ExecError::TooManyRows(format!(
+                    "statement \"{}\" returned {} rows, more than --max-reply-rows {max_rows}; \
+                     add a LIMIT or narrow the statement",
+                    stmt.name,
+                    rows.len()
+                )));
+            }
+        }
         Ok(present_reals(stmt, outcome))
     }
 
@@ -710,6 +747,7 @@ impl Executor {
         for (i, item) in items.iter().enumerate() {
             let step = self.statement(&item.name).and_then(|stmt| {
                 if !stmt.is_read_only() {
+                    refuse_write_to_reader(&stmt, item.read_only)?;
                     self.check_writable()?;
                 }
                 names.push(stmt.name.clone());
@@ -764,10 +802,17 @@ impl Executor {
     /// Writes are refused once the log cannot be written: they could not
     /// be made durable.
     fn check_writable(&self) -> Result<(), ExecError> {
-        match self.persistence.as_ref().and_then(|p| p.log.failure()) {
-            Some(why) => Err(ExecError::ReadOnly(format!("writes are refused until the server restarts: {why}"))),
-            None => Ok(()),
+        if let Some(why) = self.persistence.as_ref().and_then(|p| p.log.failure()) {
+            return Err(ExecError::ReadOnly(format!("writes are refused until the server restarts: {why}")));
         }
+        let max = self.limits.max_memory;
+        if max > 0 {
+            let used = crate::alloc::bytes_in_use();
+            if used > max {
+                return Err(ExecError::OutOfMemory(format!("{used} bytes used, maxmemory {max}")));
+            }
+        }
+        Ok(())
     }
 
     fn begin_snapshot(&mut self) -> Result<(), ExecError> {
@@ -916,4 +961,15 @@ fn present_reals(stmt: &Statement, outcome: RowsOrCount) -> RowsOrCount {
 
 fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, ExecError> {
     std::str::from_utf8(b).map_err(|_| ExecError::Plan(planner::Error::Syntax(format!("{what} is not valid UTF-8"))))
+}
+
+/// A user that may only read asked for a statement that writes.
+fn refuse_write_to_reader(stmt: &Statement, read_only: bool) -> Result<(), ExecError> {
+    if read_only {
+        return Err(ExecError::NoPermission(format!(
+            "this user may only run statements that read, and \"{}\" writes",
+            stmt.name
+        )));
+    }
+    Ok(())
 }

@@ -84,13 +84,25 @@ fn render_section(out: &mut String, section: &str, shared: &Shared, executor: &E
         "clients" => {
             write!(out, "# Clients\r\n")?;
             write!(out, "connected_clients:{}\r\n", shared.clients.count())?;
-            write!(out, "maxclients:{}\r\n", shared.config.max_clients)?;
+            let c = &shared.config;
+            write!(out, "maxclients:{}\r\n", c.max_clients)?;
+            write!(out, "timeout:{}\r\n", c.timeout)?;
+            write!(out, "client_output_buffer_limit:{}\r\n", c.client_output_buffer_limit)?;
+            write!(out, "client_write_timeout:{}\r\n", c.client_write_timeout)?;
+            write!(out, "proto_max_bulk_len:{}\r\n", c.max_bulk_bytes)?;
+            write!(out, "client_query_buffer_limit:{}\r\n", c.max_request_bytes)?;
+            write!(out, "max_reply_rows:{}\r\n", c.max_reply_rows)?;
+            write!(out, "auth:{}\r\n", if shared.users.password_required() { "required" } else { "none" })?;
+            write!(out, "users:{}\r\n", shared.users.len())?;
+            write!(out, "protected_mode:{}\r\n", if c.protected_mode { "yes" } else { "no" })?;
         }
         "memory" => {
             write!(out, "# Memory\r\n")?;
             let used = alloc::bytes_in_use();
             write!(out, "used_memory:{used}\r\n")?;
             write!(out, "used_memory_human:{}\r\n", human(used))?;
+            write!(out, "maxmemory:{}\r\n", shared.config.maxmemory)?;
+            write!(out, "maxmemory_human:{}\r\n", human(shared.config.maxmemory))?;
             if let Some(rss) = alloc::resident_bytes() {
                 write!(out, "used_memory_rss:{rss}\r\n")?;
                 write!(out, "used_memory_rss_human:{}\r\n", human(rss))?;
@@ -163,6 +175,8 @@ fn render_section(out: &mut String, section: &str, shared: &Shared, executor: &E
             let s = &shared.stats;
             write!(out, "total_connections_received:{}\r\n", s.connections_received.load(Ordering::Relaxed))?;
             write!(out, "rejected_connections:{}\r\n", s.connections_rejected.load(Ordering::Relaxed))?;
+            write!(out, "limit_disconnects:{}\r\n", s.limit_disconnects.load(Ordering::Relaxed))?;
+            write!(out, "auth_failures:{}\r\n", s.auth_failures.load(Ordering::Relaxed))?;
             write!(out, "total_commands_processed:{}\r\n", s.commands_processed.load(Ordering::Relaxed))?;
             write!(out, "total_protocol_errors:{}\r\n", s.protocol_errors.load(Ordering::Relaxed))?;
             write!(out, "statements_registered:{}\r\n", executor.statements)?;

@@ -5,6 +5,7 @@
 use aotdb_proto::{ClientCommand, Command, CommandCommand, FunctionCommand, Protocol, Reply};
 use bytes::Bytes;
 
+use crate::auth;
 use crate::command_table::{self, COMMANDS};
 use crate::executor::{QueuedExecute, Request};
 use crate::server::Shared;
@@ -32,8 +33,26 @@ fn err(message: impl std::fmt::Display) -> Reply {
 }
 
 pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Action {
+    let reads_only = match &session.user {
+        None if !auth::allowed_before_auth(&command) => {
+            if session.multi.is_some() {
+                session.multi_failed = true;
+            }
+            return Action::Reply(auth::no_auth());
+        }
+        None => false,
+        Some(user) => {
+            if let Err(refused) = auth::check(user, &command) {
+                if session.multi.is_some() {
+                    session.multi_failed = true;
+                }
+                return Action::Reply(refused);
+            }
+            user.reads_only()
+        }
+    };
     if session.multi.is_some() {
-        return in_multi(command, session);
+        return in_multi(command, session, reads_only);
     }
     let reply = match command {
         Command::Ping(None) => match session.protocol {
@@ -41,11 +60,7 @@ pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Act
         },
         Command::Ping(Some(msg)) | Command::Echo(msg) => Reply::Bulk(msg),
         Command::Hello { protocol, auth, setname } => hello(session, shared, protocol, auth, setname),
-        Command::Auth { user, .. } => match user {
-            None => err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"),
-            Some(u) if u.as_ref() == b"default" => Reply::ok(),
-            Some(_) => Reply::error("WRONGPASS", "invalid username-password pair or user is disabled."),
-        },
+        Command::Auth { user, password } => authenticate(session, shared, user.as_deref(), &password),
         Command::Client(c) => client(c, session, shared),
         Command::Select(db) => match std::str::from_utf8(&db).ok().and_then(|s| s.parse::<i64>().ok()) {
             Some(0) => Reply::ok(),
@@ -56,7 +71,7 @@ pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Act
         Command::ConfigGet(patterns) => config_get(&patterns, shared),
         Command::Quit => return Action::ReplyAndClose(Reply::ok()),
         Command::Reset => {
-            session.reset();
+            session.reset(shared.users.initial());
             shared.clients.update(session.id, |e| {
                 e.name.clear();
                 e.resp = 2;
@@ -68,7 +83,9 @@ pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Act
             return Action::Execute(Request::Info, Render::Info(crate::info::wanted_sections(&sections)))
         }
         Command::DbSize => return Action::Execute(Request::DbSize, Render::Plain),
-        Command::Execute { name, args } => return Action::Execute(Request::Execute { name, args }, Render::Plain),
+        Command::Execute { name, args } => {
+            return Action::Execute(Request::Execute { name, args, read_only: reads_only }, Render::Plain)
+        }
         Command::Prepare { name, sql } => return Action::Execute(Request::Prepare { name, sql }, Render::Plain),
         Command::Deallocate { name } => return Action::Execute(Request::Deallocate { name }, Render::Plain),
         Command::Define { script } => return Action::Execute(Request::Define { script }, Render::Plain),
@@ -83,12 +100,16 @@ pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Act
         Command::Discard => err("DISCARD without MULTI"),
         Command::Watch | Command::Unwatch => watch_not_needed(),
         Command::FCall { function, keys, args, read_only } => {
-            return Action::Execute(Request::FCall { function, keys, args, read_only }, Render::Plain)
+            let read_only = read_only || reads_only;
+            return Action::Execute(Request::FCall { function, keys, args, read_only }, Render::Plain);
         }
         Command::Function(FunctionCommand::Help) => Reply::Array(
             [
                 "FUNCTION <subcommand> [<arg> ...]. Subcommands are:",
-                "LOAD [REPLACE] <code>", "DELETE <library>", "FLUSH", "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
+                "LOAD [REPLACE] <code>",
+                "DELETE <library>",
+                "FLUSH",
+                "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
             ]
             .iter()
             .map(|s| Reply::SimpleOwned((*s).to_string()))
@@ -122,11 +143,11 @@ fn watch_not_needed() -> Reply {
 }
 
 /// Inside MULTI: EXECUTE is queued; EXEC and DISCARD end the block.
-fn in_multi(command: Command, session: &mut Session) -> Action {
+fn in_multi(command: Command, session: &mut Session, reads_only: bool) -> Action {
     match command {
         Command::Execute { name, args } => {
             if let Some(queue) = session.multi.as_mut() {
-                queue.push(QueuedExecute { name, args });
+                queue.push(QueuedExecute { name, args, read_only: reads_only });
             }
             Action::Reply(Reply::Simple("QUEUED"))
         }
@@ -173,10 +194,24 @@ fn hello(
             None => return err("Protocol version is not an integer or out of range"),
         },
     };
-    if let Some((user, _)) = &auth {
-        if user.as_ref() != b"default" {
-            return Reply::error("WRONGPASS", "invalid username-password pair or user is disabled.");
+    match &auth {
+        Some((user, password)) => match shared.users.authenticate(user, password) {
+            Some(u) => session.user = Some(u),
+            None if !shared.users.password_required() && user.as_ref() == b"default" => {}
+            None => {
+                shared.stats.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return auth::wrong_pass();
+            }
+        },
+        None if session.user.is_none() => {
+            return Reply::error(
+                "NOAUTH",
+                "HELLO must be called with the client already authenticated, otherwise the \
+                 HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and \
+                 select the RESP protocol version at the same time",
+            )
         }
+        None => {}
     }
     if let Some(name) = &setname {
         if let Err(e) = set_name(session, shared, name) {
@@ -195,6 +230,29 @@ fn hello(
         (Reply::bulk_str("role"), Reply::bulk_str("master")),
         (Reply::bulk_str("modules"), Reply::Array(Vec::new())),
     ])
+}
+
+/// AUTH [user] password: becomes that user, or stays as it was.
+fn authenticate(session: &mut Session, shared: &Shared, user: Option<&[u8]>, password: &[u8]) -> Reply {
+    if !shared.users.password_required() {
+        return match user {
+            None => err("AUTH <password> called without any password configured for the default user. \
+                         Are you sure your configuration is correct?"),
+            Some(b"default") => Reply::ok(),
+            Some(_) => auth::wrong_pass(),
+        };
+    }
+    match shared.users.authenticate(user.unwrap_or(b"default"), password) {
+        Some(u) => {
+            session.user = Some(u);
+            Reply::ok()
+        }
+        None => {
+            tracing::warn!(client = session.id, "authentication failed");
+            shared.stats.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            auth::wrong_pass()
+        }
+    }
 }
 
 fn set_name(session: &mut Session, shared: &Shared, name: &[u8]) -> Result<(), Reply> {

@@ -1,6 +1,7 @@
 //! The `aotdb` binary: parses the command line and runs the server.
 
 mod alloc;
+mod auth;
 mod clients;
 mod command_table;
 mod config;

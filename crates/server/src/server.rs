@@ -16,11 +16,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
+use crate::auth::Users;
 use crate::clients::Clients;
 use crate::config::ServeArgs;
 use crate::connection;
 use crate::durability::{recovery, DataDir, Durability, LogHandle, PersistenceStats, SnapshotWriter};
-use crate::executor::{Executor, ExecutorHandle, Persistence};
+use crate::executor::{ExecLimits, Executor, ExecutorHandle, Persistence};
 use crate::stats::Stats;
 use std::sync::atomic::AtomicBool;
 
@@ -37,6 +38,7 @@ pub struct Shared {
     pub executor: ExecutorHandle,
     pub started: Instant,
     pub local_addr: SocketAddr,
+    pub users: Users,
     shutdown: watch::Sender<bool>,
 }
 
@@ -98,6 +100,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     }
 
+    executor.set_limits(ExecLimits { max_memory: args.maxmemory, max_reply_rows: args.max_reply_rows });
     let io_threads = args.io_threads.unwrap_or_else(default_io_threads);
     if io_threads == 0 {
         // One thread for everything, as Redis: no hand-off between threads.
@@ -222,6 +225,16 @@ async fn serve(
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
     let local_addr = listener.local_addr()?;
+    let users = Users::configure(args.requirepass.as_deref(), args.users.as_deref())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let protect = args.protected_mode && !users.password_required() && !args.bind.is_loopback();
+    if protect {
+        tracing::warn!(
+            "protected mode: bound to {} with no password, so only loopback clients are served; \
+             set --requirepass or --users, or --protected-mode no",
+            args.bind
+        );
+    }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let limits =
         Limits { max_bulk_len: args.max_bulk_bytes, max_request_len: args.max_request_bytes, ..Limits::default() };
@@ -235,6 +248,7 @@ async fn serve(
         executor,
         started: Instant::now(),
         local_addr,
+        users,
         shutdown: shutdown_tx,
     });
     // Tests and scripts wait for this exact line to learn the port.
@@ -255,6 +269,11 @@ async fn serve(
                     }
                 };
                 shared.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+                if protect && !peer.ip().is_loopback() {
+                    shared.stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(deny(stream, Reply::error("DENIED", PROTECTED_MODE_MESSAGE)));
+                    continue;
+                }
                 let local = stream.local_addr().unwrap_or(local_addr);
                 let Some(id) = shared.clients.register(peer, local, shared.config.max_clients) else {
                     shared.stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
@@ -279,9 +298,20 @@ async fn serve(
     Ok(())
 }
 
-async fn refuse(mut stream: tokio::net::TcpStream) {
+async fn refuse(stream: tokio::net::TcpStream) {
+    deny(stream, Reply::error("ERR", "max number of clients reached")).await
+}
+
+const PROTECTED_MODE_MESSAGE: &str =
+    "aotdb is running in protected mode: it is bound to a non-loopback address and no password is set, \
+     so only clients on the loopback interface are served. To serve this client: set a password with \
+     --requirepass (or users with --users) and restart, or restart with --protected-mode no if the network is \
+     trusted, or bind to a loopback address.";
+
+/// Answers a connection that will not be served, then closes it.
+async fn deny(mut stream: tokio::net::TcpStream, reply: Reply) {
     let mut out = BytesMut::new();
-    encode(&Reply::error("ERR", "max number of clients reached"), Protocol::Resp2, &mut out);
+    encode(&reply, Protocol::Resp2, &mut out);
     let _ = stream.write_all(&out).await;
 }
 

@@ -1,8 +1,11 @@
 //! Per-connection state: protocol version, client name, and the queue of
 //! a MULTI block.
 
+use std::sync::Arc;
+
 use aotdb_proto::Protocol;
 
+use crate::auth::User;
 use crate::executor::QueuedExecute;
 
 #[derive(Debug)]
@@ -14,15 +17,18 @@ pub struct Session {
     pub multi: Option<Vec<QueuedExecute>>,
     /// A command inside MULTI was refused: EXEC will discard the block.
     pub multi_failed: bool,
+    /// The authenticated user; `None` until AUTH when a password is needed.
+    pub user: Option<Arc<User>>,
 }
 
 impl Session {
-    pub fn new(id: u64) -> Session {
-        Session { id, protocol: Protocol::Resp2, name: None, multi: None, multi_failed: false }
+    pub fn new(id: u64, user: Option<Arc<User>>) -> Session {
+        Session { id, protocol: Protocol::Resp2, name: None, multi: None, multi_failed: false, user }
     }
 
-    /// RESET: back to a fresh connection's state (the id stays).
-    pub fn reset(&mut self) {
-        *self = Session::new(self.id);
+    /// RESET: back to a fresh connection's state (the id stays; the user
+    /// is what a new connection starts as).
+    pub fn reset(&mut self, initial_user: Option<Arc<User>>) {
+        *self = Session::new(self.id, initial_user);
     }
 }

@@ -45,6 +45,11 @@ pub struct Stats {
     pub connections_rejected: AtomicU64,
     pub commands_processed: AtomicU64,
     pub protocol_errors: AtomicU64,
+    /// Connections closed for a limit: idle timeout, output buffer, a
+    /// client that stopped reading.
+    pub limit_disconnects: AtomicU64,
+    /// AUTH and HELLO AUTH attempts that failed.
+    pub auth_failures: AtomicU64,
     commands: BTreeMap<&'static str, CommandCounter>,
 }
 
@@ -55,6 +60,8 @@ impl Stats {
             connections_rejected: AtomicU64::new(0),
             commands_processed: AtomicU64::new(0),
             protocol_errors: AtomicU64::new(0),
+            limit_disconnects: AtomicU64::new(0),
+            auth_failures: AtomicU64::new(0),
             commands: COMMAND_NAMES.iter().map(|&n| (n, CommandCounter::default())).collect(),
         }
     }
