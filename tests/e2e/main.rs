@@ -11,3 +11,4 @@ mod protocol;
 mod reference;
 mod security;
 mod statements;
+mod tls;

@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 pub enum Subcommand {
     /// Run the server (the default when no subcommand is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// The capacity planner: print every statement's plan and cost class
     /// and the memory its structures need at the given table sizes,
     /// without starting a server.
@@ -170,6 +170,18 @@ pub struct ServeArgs {
     /// seconds (a client that stopped reading).
     #[arg(long, env = "AOTDB_CLIENT_WRITE_TIMEOUT", value_name = "SECONDS", default_value_t = 60)]
     pub client_write_timeout: u64,
+
+    /// Serve TLS only, with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "AOTDB_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "AOTDB_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require clients to present a certificate signed by this CA (PEM).
+    #[arg(long, env = "AOTDB_TLS_CA", value_name = "FILE", requires = "tls_cert")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 fn parse_yes_no(s: &str) -> Result<bool, String> {

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use aotdb_proto::{encode, next_request, Command, Protocol, Reply, RespWriter};
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::error::{command_error_reply, exec_error_reply};
@@ -28,14 +27,13 @@ enum Slot {
 
 const READ_CHUNK: usize = 16 * 1024;
 
-pub async fn serve(
-    mut stream: TcpStream,
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     id: u64,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
     let mut session = Session::new(id, shared.users.initial());
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output = BytesMut::with_capacity(READ_CHUNK);
@@ -96,8 +94,8 @@ pub async fn serve(
 }
 
 /// Reads what arrived; `None` when nothing came for `idle`.
-async fn read_or_idle(
-    stream: &mut TcpStream,
+async fn read_or_idle<S: AsyncRead + Unpin>(
+    stream: &mut S,
     input: &mut BytesMut,
     idle: Option<Duration>,
 ) -> Option<std::io::Result<usize>> {

@@ -95,6 +95,8 @@ fn render_section(out: &mut String, section: &str, shared: &Shared, executor: &E
             write!(out, "auth:{}\r\n", if shared.users.password_required() { "required" } else { "none" })?;
             write!(out, "users:{}\r\n", shared.users.len())?;
             write!(out, "protected_mode:{}\r\n", if c.protected_mode { "yes" } else { "no" })?;
+            write!(out, "tls:{}\r\n", if c.tls_cert.is_some() { "yes" } else { "no" })?;
+            write!(out, "tls_client_certificates:{}\r\n", if c.tls_ca.is_some() { "required" } else { "no" })?;
         }
         "memory" => {
             write!(out, "# Memory\r\n")?;

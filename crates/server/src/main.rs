@@ -17,6 +17,7 @@ mod replies;
 mod server;
 mod session;
 mod stats;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -28,7 +29,7 @@ static ALLOCATOR: alloc::CountingAllocator = alloc::CountingAllocator;
 fn main() -> ExitCode {
     let cli = config::Cli::parse();
     match cli.command {
-        Some(config::Subcommand::Serve(args)) => server::run(args),
+        Some(config::Subcommand::Serve(args)) => server::run(*args),
         Some(config::Subcommand::Explain(args)) => explain_file::run(args),
         None => server::run(cli.serve),
     }

@@ -227,6 +227,13 @@ async fn serve(
     let local_addr = listener.local_addr()?;
     let users = Users::configure(args.requirepass.as_deref(), args.users.as_deref())
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            crate::tls::acceptor(cert, key, args.tls_ca.as_deref())
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        ),
+        _ => None,
+    };
     let protect = args.protected_mode && !users.password_required() && !args.bind.is_loopback();
     if protect {
         tracing::warn!(
@@ -282,8 +289,19 @@ async fn serve(
                 };
                 let shared = shared.clone();
                 let rx = shutdown_rx.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    connection::serve(stream, peer, id, shared.clone(), rx).await;
+                    let _ = stream.set_nodelay(true);
+                    match tls {
+                        None => connection::serve(stream, peer, id, shared.clone(), rx).await,
+                        Some(acceptor) => {
+                            match tokio::time::timeout(TLS_HANDSHAKE_TIME, acceptor.accept(stream)).await {
+                                Ok(Ok(stream)) => connection::serve(stream, peer, id, shared.clone(), rx).await,
+                                Ok(Err(e)) => tracing::debug!(client = id, %peer, error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!(client = id, %peer, "TLS handshake timed out"),
+                            }
+                        }
+                    }
                     shared.clients.unregister(id);
                 });
             }
@@ -297,6 +315,9 @@ async fn serve(
     }
     Ok(())
 }
+
+/// Longest a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn refuse(stream: tokio::net::TcpStream) {
     deny(stream, Reply::error("ERR", "max number of clients reached")).await
