@@ -10,13 +10,41 @@ use crate::types::DataType;
 use crate::value::{coerce_for_column, parse_value, ArcStr, Value};
 
 /// Evaluates `expr` against `row` (the input columns) and `params`.
+///
+/// Columns, parameters and constants, nearly every expression a
+/// registered statement evaluates per row, are answered inline; the rest
+/// goes to the general evaluator, whose large frame would otherwise be
+/// paid for each projected column.
+#[inline]
 pub fn eval(expr: &Expr, row: &[Value], params: &[Value]) -> Result<Value> {
     match expr {
-        Expr::Column(i) => row.get(*i).cloned().ok_or_else(|| Error::Internal(format!("column {i} out of range"))),
-        Expr::Param(i) => {
-            params.get(*i).cloned().ok_or_else(|| Error::Internal(format!("parameter ${} missing", i + 1)))
-        }
+        Expr::Column(i) => match row.get(*i) {
+            Some(v) => Ok(v.clone()),
+            None => Err(missing_column(*i)),
+        },
+        Expr::Param(i) => match params.get(*i) {
+            Some(v) => Ok(v.clone()),
+            None => Err(missing_param(*i)),
+        },
         Expr::Const(v) => Ok(v.clone()),
+        _ => eval_general(expr, row, params),
+    }
+}
+
+#[cold]
+fn missing_column(i: usize) -> Error {
+    Error::Internal(format!("column {i} out of range"))
+}
+
+#[cold]
+fn missing_param(i: usize) -> Error {
+    Error::Internal(format!("parameter ${} missing", i + 1))
+}
+
+#[inline(never)]
+fn eval_general(expr: &Expr, row: &[Value], params: &[Value]) -> Result<Value> {
+    match expr {
+        Expr::Column(_) | Expr::Param(_) | Expr::Const(_) => eval(expr, row, params),
         Expr::Arith { op, ty, left, right } => {
             let l = eval(left, row, params)?;
             if l.is_null() {

@@ -1,12 +1,15 @@
 //! Request framing: splits the bytes a client sent into requests, each a
 //! list of arguments. Multibulk requests (`*N` then N `$len` bulks) are
-//! checked against the limits before anything is allocated for them, then
-//! decoded with `redis-protocol`; anything else is an inline command line
+//! checked against the limits before anything is allocated for them; once
+//! a request is complete its arguments are slices of the one buffer the
+//! request arrived in (no copy). Anything else is an inline command line
 //! (`PING` typed into telnet).
+//!
+//! Requests are only ever arrays of bulk strings, so this is all of RESP a
+//! server has to read; a general decoder (redis-protocol's, used for
+//! replies) would parse every request a second time.
 
 use bytes::{Bytes, BytesMut};
-use redis_protocol::resp2::decode::decode_bytes;
-use redis_protocol::resp2::types::BytesFrame;
 
 use crate::error::ProtocolError;
 use crate::inline::split_inline;
@@ -49,29 +52,15 @@ pub fn next_request(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<By
     if buf[0] != b'*' {
         return next_inline(buf, limits);
     }
-    let Some(total) = multibulk_extent(buf, limits)? else {
+    let Some((count, total)) = walk_multibulk(buf, limits, |_, _| {})? else {
         return Ok(None);
     };
-    let frame_bytes = buf.split_to(total).freeze();
-    let decoded = decode_bytes(&frame_bytes).map_err(|e| ProtocolError(e.to_string()))?;
-    let Some((frame, used)) = decoded else {
-        return Err(ProtocolError("incomplete request after framing".into()));
-    };
-    if used != total {
-        return Err(ProtocolError("request length mismatch".into()));
-    }
-    match frame {
-        BytesFrame::Array(items) => items
-            .into_iter()
-            .map(|f| match f {
-                BytesFrame::BulkString(b) => Ok(b),
-                _ => Err(ProtocolError("expected bulk strings in request".into())),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        BytesFrame::Null => Ok(Some(Vec::new())),
-        _ => Err(ProtocolError("expected an array of bulk strings".into())),
-    }
+    let request = buf.split_to(total).freeze();
+    let mut args = Vec::with_capacity(count);
+    // The same walk again over bytes now known complete and valid: it
+    // cannot fail or stop short.
+    walk_multibulk(&request, limits, |start, end| args.push(request.slice(start..end)))?;
+    Ok(Some(args))
 }
 
 /// Finds a line ending at or after `from`; the index of its `\r`.
@@ -88,17 +77,37 @@ fn read_header(buf: &[u8], at: usize, limits: &Limits, what: &str) -> Result<Opt
         }
         return Ok(None);
     };
-    let digits = &buf[at + 1..end];
-    let n = std::str::from_utf8(digits)
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .ok_or_else(|| ProtocolError(format!("invalid {what} length")))?;
+    let n = parse_length(&buf[at + 1..end]).ok_or_else(|| ProtocolError(format!("invalid {what} length")))?;
     Ok(Some((n, end + 2)))
 }
 
-/// Validates the shape and declared sizes of a multibulk request and
-/// returns its total length once all of it is in `buf`.
-fn multibulk_extent(buf: &[u8], limits: &Limits) -> Result<Option<usize>, ProtocolError> {
+/// A decimal length header: an optional minus sign and 1 to 18 digits.
+fn parse_length(digits: &[u8]) -> Option<i64> {
+    let (negative, digits) = match digits.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, digits),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (d - b'0') as i64;
+    }
+    Some(if negative { -n } else { n })
+}
+
+/// Validates the shape and declared sizes of a multibulk request; once
+/// all of it is in `buf`, returns its argument count and total length,
+/// having passed each argument's byte range to `on_arg`.
+fn walk_multibulk(
+    buf: &[u8],
+    limits: &Limits,
+    mut on_arg: impl FnMut(usize, usize),
+) -> Result<Option<(usize, usize)>, ProtocolError> {
     let Some((count, mut pos)) = read_header(buf, 0, limits, "multibulk")? else {
         return Ok(None);
     };
@@ -128,9 +137,10 @@ fn multibulk_extent(buf: &[u8], limits: &Limits) -> Result<Option<usize>, Protoc
         if &buf[end..end + 2] != b"\r\n" {
             return Err(ProtocolError("bulk string not terminated by CRLF".into()));
         }
+        on_arg(data, end);
         pos = end + 2;
     }
-    Ok(Some(pos))
+    Ok(Some((count.max(0) as usize, pos)))
 }
 
 fn next_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
@@ -193,6 +203,18 @@ mod tests {
         assert!(parse_all(b"*1\r\n*1\r\n$1\r\na\r\n").is_err());
         assert!(parse_all(b"*x\r\n").is_err());
         assert!(parse_all(b"*1\r\n$1\r\nabc").is_err());
+    }
+
+    #[test]
+    fn length_headers() {
+        assert_eq!(parse_length(b"0"), Some(0));
+        assert_eq!(parse_length(b"-1"), Some(-1));
+        assert_eq!(parse_length(b"123456789012345678"), Some(123456789012345678));
+        for bad in [&b""[..], b"-", b"1x", b"+1", b" 1", b"1234567890123456789"] {
+            assert_eq!(parse_length(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(parse_all(b"*-1\r\n").unwrap(), vec![Vec::<Bytes>::new()]);
+        assert_eq!(parse_all(b"*0\r\n").unwrap(), vec![Vec::<Bytes>::new()]);
     }
 
     #[test]

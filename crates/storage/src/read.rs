@@ -15,7 +15,7 @@ use aotdb_planner::{
 
 use crate::database::{Database, StructureData};
 use crate::error::{Error, Result};
-use crate::row::RowId;
+use crate::row::{Key, RowId};
 use crate::structures::Identity;
 use crate::view::ViewRow;
 
@@ -53,7 +53,12 @@ impl Bounds {
 
 /// Evaluates key expressions; `None` if any is NULL (an equality with NULL
 /// matches nothing).
-pub(crate) fn eval_key(exprs: &[Expr], params: &[Value]) -> Result<Option<Vec<Value>>> {
+pub(crate) fn eval_key(exprs: &[Expr], params: &[Value]) -> Result<Option<Key>> {
+    if let [e] = exprs {
+        // One-column keys (ids), the usual case: no allocation.
+        let v = eval(e, &[], params)?;
+        return Ok((!v.is_null()).then_some(Key::One(v)));
+    }
     let mut out = Vec::with_capacity(exprs.len());
     for e in exprs {
         let v = eval(e, &[], params)?;
@@ -62,7 +67,7 @@ pub(crate) fn eval_key(exprs: &[Expr], params: &[Value]) -> Result<Option<Vec<Va
         }
         out.push(v);
     }
-    Ok(Some(out))
+    Ok(Some(Key::from_vec(out)))
 }
 
 impl Database {
