@@ -2,6 +2,7 @@
 //! port and talks to it over TCP, with the `redis` crate or raw bytes.
 
 mod bad_input;
+mod chaos;
 mod concurrency;
 mod decisions;
 mod durability;

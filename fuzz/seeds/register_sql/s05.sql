@@ -1,0 +1,2 @@
+PREPARE merchant_risk (BIGINT) AS
+    SELECT category, risk_score FROM merchants WHERE id = $1;
