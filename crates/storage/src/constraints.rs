@@ -46,9 +46,9 @@ impl Database {
             let Some(key) = key_of(row, &fk.columns) else { continue };
             let found = if fk.ref_table == table {
                 // A row may reference itself.
-                t.uniques[fk.ref_unique].get(&key).is_some() || self.references_itself(t.def.as_ref(), fk, row)
+                t.unique_get(fk.ref_unique, &key).is_some() || self.references_itself(t.def.as_ref(), fk, row)
             } else {
-                self.table(fk.ref_table)?.uniques.get(fk.ref_unique).and_then(|u| u.get(&key)).is_some()
+                self.table(fk.ref_table)?.unique_get(fk.ref_unique, &key).is_some()
             };
             if !found {
                 return Err(Error::Constraint(format!(

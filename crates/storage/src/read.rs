@@ -109,7 +109,7 @@ impl Database {
                     let view = view_of(p)?;
                     if let Some(key) = eval_key(key, params)? {
                         let anchor = self.table(view.anchor())?;
-                        let found = anchor.uniques.get(*unique).and_then(|u| u.get(&key));
+                        let found = anchor.unique_get(*unique, &key);
                         if let Some(row) = found.and_then(|id| anchor.get(id).map(|r| (id, r))) {
                             let mut view_rows = Vec::new();
                             self.expand(view, row.0, row.1, &mut view_rows)?;
@@ -231,7 +231,7 @@ impl Database {
         match &p.source {
             Source::Lookup { unique, key } => {
                 if let Some(key) = eval_key(key, params)? {
-                    let found = table.uniques.get(*unique).and_then(|u| u.get(&key));
+                    let found = table.unique_get(*unique, &key);
                     if let Some(row) = found.and_then(|id| table.get(id)) {
                         if view_accepts(view, row)? {
                             emit(row, &mut out)?;
@@ -405,7 +405,7 @@ impl Database {
         match &f.source {
             Source::Lookup { unique, key } => {
                 if let Some(key) = eval_key(key, params)? {
-                    if let Some(id) = table.uniques.get(*unique).and_then(|u| u.get(&key)) {
+                    if let Some(id) = table.unique_get(*unique, &key) {
                         if let Some(row) = table.get(id) {
                             check(id, row, &mut ids)?;
                         }

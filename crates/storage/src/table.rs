@@ -67,7 +67,7 @@ impl Table {
     /// Inserts a row after checking its keys; returns its slot.
     pub fn insert(&mut self, row: Row) -> Result<RowId> {
         for u in &self.uniques {
-            u.check(&self.def, &row, None)?;
+            u.check(&self.def, &row, None, &self.slots)?;
         }
         let id = match self.free.pop() {
             Some(id) => id,
@@ -84,11 +84,21 @@ impl Table {
 
     /// Puts `row` into the free slot `id` and indexes it.
     fn place(&mut self, id: RowId, row: Row) {
-        for u in &mut self.uniques {
-            u.insert(&row, id);
-        }
         self.slots[id as usize] = Some(row);
+        for u in &mut self.uniques {
+            u.insert(id, &self.slots);
+        }
         self.live += 1;
+    }
+
+    /// Every slot, live or free (what the unique indexes resolve against).
+    pub fn slots(&self) -> &[Option<Row>] {
+        &self.slots
+    }
+
+    /// The slot of the row whose key on unique index `unique` is `key`.
+    pub fn unique_get(&self, unique: usize, key: &[Value]) -> Option<RowId> {
+        self.uniques.get(unique).and_then(|u| u.get(key, &self.slots))
     }
 
     /// Removes a row, returning it.
@@ -99,7 +109,7 @@ impl Table {
             .and_then(Option::take)
             .ok_or_else(|| Error::Internal(format!("delete of missing row {id} in \"{}\"", self.def.name)))?;
         for u in &mut self.uniques {
-            u.remove(&row);
+            u.remove(&row, id);
         }
         self.free.push(id);
         self.live -= 1;
@@ -114,13 +124,12 @@ impl Table {
             .ok_or_else(|| Error::Internal(format!("update of missing row {id} in \"{}\"", self.def.name)))?;
         let changed: Vec<usize> = (0..self.uniques.len()).filter(|&i| self.uniques[i].key_changes(old, &new)).collect();
         for &i in &changed {
-            self.uniques[i].check(&self.def, &new, Some(id))?;
+            self.uniques[i].check(&self.def, &new, Some(id), &self.slots)?;
         }
         let old = self.slots[id as usize].replace(new).expect("row present");
-        let new = self.slots[id as usize].as_ref().expect("row present");
         for &i in &changed {
-            self.uniques[i].remove(&old);
-            self.uniques[i].insert(new, id);
+            self.uniques[i].remove(&old, id);
+            self.uniques[i].insert(id, &self.slots);
         }
         Ok(old)
     }
@@ -180,13 +189,14 @@ impl Table {
                     self.def.columns.len()
                 )));
             }
+            *slot = Some(row);
             for u in &self.uniques {
-                u.check(&self.def, &row, None)?;
+                let row = self.slots[id as usize].as_deref().unwrap_or(&[]);
+                u.check(&self.def, row, Some(id), &self.slots)?;
             }
             for u in &mut self.uniques {
-                u.insert(&row, id);
+                u.insert(id, &self.slots);
             }
-            *slot = Some(row);
             self.live += 1;
         }
         self.free = free;

@@ -1,53 +1,113 @@
 //! Hash index behind a PRIMARY KEY or UNIQUE constraint: key to row, one
 //! probe per lookup.
+//!
+//! The index holds only row slots (4 bytes each); a key is hashed from
+//! its values and compared against the row the slot holds, which a lookup
+//! reads next anyway. Keeping a copy of each key in the index would make
+//! it six times larger and cost a cache miss more per probe. So every
+//! operation takes the table's slots, and a row must be in its slot while
+//! the index holds it.
+
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use aotdb_planner::{TableDef, UniqueDef, Value};
-use hashbrown::HashMap;
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::error::{Error, Result};
-use crate::row::{key_of, Key, RowId};
+use crate::row::{Row, RowId};
 
 #[derive(Debug)]
 pub struct UniqueIndex {
     pub def: UniqueDef,
-    map: HashMap<Key, RowId>,
+    slots_by_key: HashTable<RowId>,
+    hasher: DefaultHashBuilder,
+}
+
+/// The row in `slot`: the index only holds slots whose rows are present.
+fn row_at(slots: &[Option<Row>], slot: RowId) -> &[Value] {
+    slots.get(slot as usize).and_then(|r| r.as_deref()).unwrap_or(&[])
 }
 
 impl UniqueIndex {
     pub fn new(def: UniqueDef) -> UniqueIndex {
-        UniqueIndex { def, map: HashMap::new() }
+        UniqueIndex { def, slots_by_key: HashTable::new(), hasher: DefaultHashBuilder::default() }
     }
 
-    /// Approximate heap bytes (INFO memory).
+    fn hash_of<'a>(&self, values: impl Iterator<Item = &'a Value>) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for v in values {
+            v.hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// The hash of `row`'s key, or `None` if a key column is NULL (NULLs
+    /// are never equal, so such rows are not indexed and never conflict).
+    fn row_key_hash(&self, row: &[Value]) -> Option<u64> {
+        let columns = &self.def.columns;
+        if columns.iter().any(|&c| row.get(c).is_none_or(Value::is_null)) {
+            return None;
+        }
+        Some(self.hash_of(columns.iter().map(|&c| &row[c])))
+    }
+
+    fn row_has_key(&self, row: &[Value], key: &[Value]) -> bool {
+        self.def.columns.iter().zip(key).all(|(&c, k)| row.get(c) == Some(k))
+    }
+
+    fn rows_share_key(&self, a: &[Value], b: &[Value]) -> bool {
+        self.def.columns.iter().all(|&c| a.get(c) == b.get(c))
+    }
+
+    /// Approximate heap bytes (INFO memory): a slot and a control byte per
+    /// bucket.
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{boxed_values, hash_table, sampled};
-        hash_table(&self.map) + sampled(self.map.keys(), self.map.len(), |k| boxed_values(k))
+        self.slots_by_key.capacity() * (std::mem::size_of::<RowId>() + 1)
     }
 
-    pub fn get(&self, key: &[Value]) -> Option<RowId> {
-        self.map.get(key).copied()
+    /// The slot of the row whose key is `key`.
+    pub fn get(&self, key: &[Value], slots: &[Option<Row>]) -> Option<RowId> {
+        if key.len() != self.def.columns.len() || key.iter().any(Value::is_null) {
+            return None;
+        }
+        let hash = self.hash_of(key.iter());
+        self.slots_by_key.find(hash, |&slot| self.row_has_key(row_at(slots, slot), key)).copied()
     }
 
     /// Fails if another row than `except` holds the key of `row`.
-    pub fn check(&self, table: &TableDef, row: &[Value], except: Option<RowId>) -> Result<()> {
-        let Some(key) = key_of(row, &self.def.columns) else {
+    pub fn check(&self, table: &TableDef, row: &[Value], except: Option<RowId>, slots: &[Option<Row>]) -> Result<()> {
+        let Some(hash) = self.row_key_hash(row) else {
             return Ok(());
         };
-        match self.map.get(&key) {
-            Some(&holder) if Some(holder) != except => Err(self.violation(table, &key)),
+        match self.slots_by_key.find(hash, |&slot| self.rows_share_key(row_at(slots, slot), row)) {
+            Some(&holder) if Some(holder) != except => {
+                let key: Vec<Value> = self.def.columns.iter().map(|&c| row[c].clone()).collect();
+                Err(self.violation(table, &key))
+            }
             _ => Ok(()),
         }
     }
 
-    pub fn insert(&mut self, row: &[Value], id: RowId) {
-        if let Some(key) = key_of(row, &self.def.columns) {
-            self.map.insert(key, id);
-        }
+    /// Indexes the row now in `slot` (after a check said its key is free).
+    pub fn insert(&mut self, slot: RowId, slots: &[Option<Row>]) {
+        let Some(hash) = self.row_key_hash(row_at(slots, slot)) else { return };
+        let hasher = &self.hasher;
+        let columns = &self.def.columns;
+        self.slots_by_key.insert_unique(hash, slot, |&other| {
+            let mut h = hasher.build_hasher();
+            for &c in columns {
+                row_at(slots, other).get(c).unwrap_or(&Value::Null).hash(&mut h);
+            }
+            h.finish()
+        });
     }
 
-    pub fn remove(&mut self, row: &[Value]) {
-        if let Some(key) = key_of(row, &self.def.columns) {
-            self.map.remove(&key);
+    /// Drops the entry of `slot`, which held `row` (the row may already
+    /// have left its slot).
+    pub fn remove(&mut self, row: &[Value], slot: RowId) {
+        let Some(hash) = self.row_key_hash(row) else { return };
+        if let Ok(entry) = self.slots_by_key.find_entry(hash, |&s| s == slot) {
+            entry.remove();
         }
     }
 
@@ -69,10 +129,57 @@ impl UniqueIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.slots_by_key.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.slots_by_key.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aotdb_planner::{apply_script, Catalog};
+
+    fn table() -> std::sync::Arc<TableDef> {
+        let (catalog, _) =
+            apply_script(&Catalog::new(), "CREATE TABLE t (a BIGINT, b TEXT, c BIGINT, UNIQUE (a, b));").unwrap();
+        catalog.table_by_name("t").unwrap().clone()
+    }
+
+    #[test]
+    fn keys_resolve_through_the_rows_they_index() {
+        let def = table();
+        let mut index = UniqueIndex::new(def.uniques[0].clone());
+        let mut slots: Vec<Option<Row>> = Vec::new();
+        let row = |a: i64, b: &str| -> Row { vec![Value::Int(a), Value::text(b), Value::Int(a * 2)].into() };
+        // Enough rows that the table grows and rehashes several times.
+        for i in 0..5000 {
+            let r = row(i % 1000, &format!("k{}", i / 1000));
+            index.check(&def, &r, None, &slots).unwrap();
+            slots.push(Some(r));
+            index.insert(i as RowId, &slots);
+        }
+        assert_eq!(index.len(), 5000);
+        assert_eq!(index.get(&[Value::Int(7), Value::text("k3")], &slots), Some(3007));
+        assert_eq!(index.get(&[Value::Int(7), Value::text("k9")], &slots), None);
+        assert_eq!(index.get(&[Value::Int(7), Value::Null], &slots), None);
+        // A duplicate is refused, except for the row itself.
+        let dup = row(7, "k3");
+        assert!(matches!(index.check(&def, &dup, None, &slots), Err(Error::Constraint(_))));
+        assert!(index.check(&def, &dup, Some(3007), &slots).is_ok());
+        // NULL keys are never indexed and never conflict.
+        let with_null: Row = vec![Value::Int(7), Value::Null, Value::Int(0)].into();
+        assert!(index.check(&def, &with_null, None, &slots).is_ok());
+        slots.push(Some(with_null));
+        index.insert(5000, &slots);
+        assert_eq!(index.len(), 5000);
+        // Deleting frees the key.
+        let gone = slots[3007].take().unwrap();
+        index.remove(&gone, 3007);
+        assert_eq!(index.get(&[Value::Int(7), Value::text("k3")], &slots), None);
+        assert!(index.check(&def, &dup, None, &slots).is_ok());
+        assert_eq!(index.get(&[Value::Int(8), Value::text("k3")], &slots), Some(3008));
     }
 }

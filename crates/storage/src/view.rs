@@ -42,7 +42,7 @@ impl Database {
                     .uniques
                     .get(unique)
                     .ok_or_else(|| Error::Internal(format!("unique index {unique} missing on \"{}\"", t.def.name)))?;
-                Ok(u.get(key).into_iter().collect())
+                Ok(u.get(key, t.slots()).into_iter().collect())
             }
             IndexRef::Derived(id) => {
                 if let Some(StructureData::TableIndex(ti)) = pending.and_then(|p| p.get(&id)).map(|s| &s.data) {
