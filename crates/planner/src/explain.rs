@@ -25,6 +25,11 @@ pub struct Explain {
     pub reads: Vec<String>,
     /// For writes: every structure kept up to date, with its cost.
     pub maintains: Vec<String>,
+    /// For writes whose change reaches other rows through a join or a
+    /// cascading foreign key: which rows, each costing its maintenance.
+    /// The cost class above does not bound these; a hot parent row can
+    /// make one write touch thousands of view rows.
+    pub fan_out: Vec<String>,
 }
 
 pub fn explain(catalog: &Catalog, s: &Statement) -> Explain {
@@ -74,10 +79,19 @@ pub fn explain(catalog: &Catalog, s: &Statement) -> Explain {
         parameters: s.params.iter().enumerate().map(|(i, t)| format!("${} {}", i + 1, t.short_name())).collect(),
         columns: s.columns.iter().map(|c| (c.name.clone(), c.ty.short_name())).collect(),
         cost: s.cost,
+        fan_out: maintains
+            .iter()
+            .filter_map(|m| m.split_once("fan-out: ").map(|(what, rows)| format!("{rows} ({})", structure_of(what))))
+            .collect(),
         steps,
         reads,
         maintains,
     }
+}
+
+/// The structure a maintenance line is about: the text before its cost.
+fn structure_of(line: &str) -> &str {
+    line.split_once(": ").map_or(line, |(what, _)| what).split(" over ").next().unwrap_or(line)
 }
 
 fn describe_finder(catalog: &Catalog, f: &RowFinder, steps: &mut Vec<String>, reads: &mut Vec<String>) {

@@ -18,6 +18,9 @@ fn render(schema: &str) -> String {
         let _ = writeln!(out, "parameters: {}", e.parameters.join(", "));
         let columns: Vec<String> = e.columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
         let _ = writeln!(out, "columns: {}", columns.join(", "));
+        for f in &e.fan_out {
+            let _ = writeln!(out, "fan-out: {f}");
+        }
         for step in &e.steps {
             let _ = writeln!(out, "  plan: {step}");
         }

@@ -68,6 +68,9 @@ fn render(catalog: &Catalog, rows: &BTreeMap<u32, u64>) -> String {
         for m in &e.maintains {
             let _ = writeln!(out, "  maintains: {m}");
         }
+        for f in &e.fan_out {
+            let _ = writeln!(out, "  fan-out: {f}");
+        }
         out.push('\n');
     }
     let tables: BTreeMap<u32, &aotdb_planner::TableDef> = catalog.tables().map(|t| (t.id, t.as_ref())).collect();

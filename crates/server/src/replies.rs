@@ -46,5 +46,6 @@ pub fn explain_reply(e: &Explain) -> Reply {
         (Reply::bulk_str("plan"), strings(&e.steps)),
         (Reply::bulk_str("reads"), strings(&e.reads)),
         (Reply::bulk_str("maintains"), strings(&e.maintains)),
+        (Reply::bulk_str("fan_out"), strings(&e.fan_out)),
     ])
 }
