@@ -73,6 +73,14 @@ impl FromIterator<Value> for Key {
     }
 }
 
+/// For hash-map entries looked up by reference: the key is cloned only
+/// when it is inserted.
+impl From<&Key> for Key {
+    fn from(key: &Key) -> Key {
+        key.clone()
+    }
+}
+
 impl From<Vec<Value>> for Key {
     fn from(values: Vec<Value>) -> Key {
         Key::from_vec(values)

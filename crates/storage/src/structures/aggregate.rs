@@ -147,30 +147,29 @@ impl AggregateView {
 
     /// Adds (`sign` 1) or removes (`sign` -1) a contribution.
     pub fn apply(&mut self, c: &Contribution, sign: i64) {
+        use hashbrown::hash_map::EntryRef;
         if self.spec.range.is_some() && c.range.as_ref().is_none_or(|v| v.is_null()) {
             return;
         }
         let ranked = self.spec.output.is_some();
-        // Most changes land in an existing key and group: look them up
-        // before cloning a key to insert.
-        if !self.keys.contains_key(&c.eq) {
-            self.keys.insert(c.eq.clone(), KeyGroups::default());
-        }
-        let Some(key_groups) = self.keys.get_mut(&c.eq) else { return };
-        if ranked {
-            if let Some(old) = rank_key(&self.spec, &self.aggs, &c.group, key_groups.groups.get(&c.group)) {
-                key_groups.ranked.remove(&old);
+        // One hash lookup for the key and one for the group; a key is
+        // cloned only when it is new.
+        let KeyGroups { groups, ranked: ranks } = self.keys.entry_ref(&c.eq).or_default();
+        let (group, created) = match groups.entry_ref(&c.group) {
+            EntryRef::Occupied(o) => (o.into_mut(), false),
+            EntryRef::Vacant(v) => {
+                let fresh = match &self.spec.range {
+                    Some(_) => Group::Ranged(Box::new(RangeTree::new(self.aggs.clone()))),
+                    None => Group::Plain { rows: 0, states: self.aggs.iter().map(AggState::new).collect() },
+                };
+                (v.insert(fresh), true)
+            }
+        };
+        if ranked && !created {
+            if let Some(old) = rank_key(&self.spec, &self.aggs, &c.group, Some(group)) {
+                ranks.remove(&old);
             }
         }
-        let created = !key_groups.groups.contains_key(&c.group);
-        if created {
-            let fresh = match &self.spec.range {
-                Some(_) => Group::Ranged(Box::new(RangeTree::new(self.aggs.clone()))),
-                None => Group::Plain { rows: 0, states: self.aggs.iter().map(AggState::new).collect() },
-            };
-            key_groups.groups.insert(c.group.clone(), fresh);
-        }
-        let Some(group) = key_groups.groups.get_mut(&c.group) else { return };
         let empty = match group {
             Group::Plain { rows, states } => {
                 for (state, (spec, arg)) in states.iter_mut().zip(self.aggs.iter().zip(c.args.iter())) {
@@ -189,19 +188,20 @@ impl AggregateView {
                 tree.is_empty()
             }
         };
+        if !empty && ranked {
+            if let Some(new) = rank_key(&self.spec, &self.aggs, &c.group, Some(group)) {
+                ranks.insert(new);
+            }
+        }
         if created {
             self.groups += 1;
         }
         if empty {
-            key_groups.groups.remove(&c.group);
+            groups.remove(&c.group);
             self.groups -= 1;
-        } else if ranked {
-            if let Some(new) = rank_key(&self.spec, &self.aggs, &c.group, key_groups.groups.get(&c.group)) {
-                key_groups.ranked.insert(new);
+            if groups.is_empty() {
+                self.keys.remove(&c.eq);
             }
-        }
-        if key_groups.groups.is_empty() {
-            self.keys.remove(&c.eq);
         }
     }
 
