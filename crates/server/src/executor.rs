@@ -661,13 +661,20 @@ impl Executor {
         let (next, changes) = planner::apply_script(&self.catalog, &image.catalog_script)?;
         self.db.apply_changes(&changes)?;
         self.catalog = next;
+        let started = std::time::Instant::now();
         for t in std::mem::take(&mut image.tables) {
             let def = self.catalog.table_by_name(&t.name).cloned().ok_or_else(|| {
                 ExecError::Internal(format!("snapshot has rows for table \"{}\", which its catalog lacks", t.name))
             })?;
             self.db.load_table_image(def.id, t.slots, t.free, t.rows)?;
         }
+        let tables_loaded = started.elapsed();
         self.db.rebuild_structures()?;
+        tracing::info!(
+            tables_ms = tables_loaded.as_millis() as u64,
+            structures_ms = (started.elapsed() - tables_loaded).as_millis() as u64,
+            "snapshot rows placed and every index and view rebuilt"
+        );
         if !image.extra.is_empty() {
             let mut d = aotdb_storage::persist::codec::Decoder::new(&image.extra);
             let n = d.u32().map_err(ExecError::Internal)?;

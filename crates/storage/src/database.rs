@@ -191,17 +191,51 @@ impl Database {
     }
 
     /// Rebuilds every derived structure from the rows (after loading a
-    /// snapshot): indexes first, as views probe them.
+    /// snapshot): the table indexes first, as views probe them, then the
+    /// views. Structures only read the tables and the indexes, so each
+    /// phase builds them on every core at once.
     pub fn rebuild_structures(&mut self) -> Result<()> {
         let specs: Vec<(StructureId, Arc<StructureSpec>)> =
             self.structures.iter().map(|(id, s)| (*id, s.spec.clone())).collect();
         self.structures.clear();
-        let none = HashMap::new();
-        for (id, spec) in specs {
-            let built = self.build_structure(spec, &none)?;
-            self.structures.insert(id, built);
+        let (indexes, views): (Vec<_>, Vec<_>) =
+            specs.into_iter().partition(|(_, spec)| matches!(spec.as_ref(), StructureSpec::TableIndex { .. }));
+        for phase in [indexes, views] {
+            let built = self.build_all(&phase)?;
+            self.structures.extend(built);
         }
         Ok(())
+    }
+
+    /// Builds independent structures on up to one thread per core, each
+    /// thread taking the next unbuilt one.
+    fn build_all(&self, specs: &[(StructureId, Arc<StructureSpec>)]) -> Result<Vec<(StructureId, Structure)>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, specs.len().max(1));
+        let next = AtomicUsize::new(0);
+        let none = HashMap::new();
+        let work = || -> Result<Vec<(StructureId, Structure)>> {
+            let mut out = Vec::new();
+            while let Some((id, spec)) = specs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let started = std::time::Instant::now();
+                out.push((*id, self.build_structure(spec.clone(), &none)?));
+                tracing::debug!(structure = id, millis = started.elapsed().as_millis() as u64, "structure rebuilt");
+            }
+            Ok(out)
+        };
+        let results: Vec<Result<Vec<(StructureId, Structure)>>> = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut results = vec![work()];
+            for h in helpers {
+                results.push(h.join().unwrap_or_else(|_| Err(Error::Internal("a structure build panicked".into()))));
+            }
+            results
+        });
+        let mut all = Vec::new();
+        for r in results {
+            all.extend(r?);
+        }
+        Ok(all)
     }
 
     /// Snapshot bytes produced since the last copy step.
