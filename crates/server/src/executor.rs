@@ -62,6 +62,12 @@ pub enum Request {
         read_only: bool,
     },
     Function(FunctionCommand),
+    /// Tests only: runs a statement, then panics, as a bug would.
+    #[cfg(test)]
+    PanicAfter {
+        name: Bytes,
+        args: Vec<Bytes>,
+    },
 }
 
 /// One EXECUTE queued inside MULTI.
@@ -465,6 +471,12 @@ impl Executor {
             }
             Request::FCall { function, keys, args, read_only } => self.fcall(&function, &keys, &args, read_only),
             Request::Function(f) => self.function_command(f),
+            #[cfg(test)]
+            Request::PanicAfter { name, args } => {
+                let stmt = self.statement(&name)?;
+                self.execute_one(&stmt, &args)?;
+                panic!("a bug, after a write");
+            }
         }
     }
 
@@ -979,4 +991,43 @@ fn refuse_write_to_reader(stmt: &Statement, read_only: bool) -> Result<(), ExecE
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(items: &[&str]) -> Vec<Bytes> {
+        items.iter().map(|s| Bytes::from(s.to_string())).collect()
+    }
+
+    fn rows_of(outcome: Outcome) -> usize {
+        match outcome {
+            Ok(Response::Statement(aotdb_storage::Outcome::Rows(rows))) => rows.len(),
+            other => panic!("not rows: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_request_that_panics_fails_alone_and_its_writes_are_undone() {
+        let mut ex = Executor::new(Catalog::new(), Database::new(), false, std::time::Duration::from_millis(100))
+            .expect("executor");
+        ex.define(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY);
+             PREPARE put AS INSERT INTO t (id) VALUES ($1);
+             PREPARE get AS SELECT id FROM t WHERE id = $1;",
+        )
+        .expect("schema");
+        let outcome = ex.handle_guarded(Request::PanicAfter { name: Bytes::from("put"), args: bytes(&["1"]) });
+        assert!(matches!(outcome, Err(ExecError::Internal(ref m)) if m.contains("a bug")), "{outcome:?}");
+        let get = |ex: &mut Executor, id: &str| {
+            ex.handle_guarded(Request::Execute { name: Bytes::from("get"), args: bytes(&[id]), read_only: false })
+        };
+        assert_eq!(rows_of(get(&mut ex, "1")), 0, "the panicking request's insert was undone");
+        // The executor goes on serving.
+        let put =
+            ex.handle_guarded(Request::Execute { name: Bytes::from("put"), args: bytes(&["1"]), read_only: false });
+        assert!(put.is_ok(), "{put:?}");
+        assert_eq!(rows_of(get(&mut ex, "1")), 1);
+    }
 }
