@@ -109,6 +109,23 @@ fn roles_limit_what_each_user_may_run() {
     assert_eq!(code(query(&mut getter, &["EXECUTE", "put", "4", "7", "d"])), "NOPERM");
     assert_eq!(code(redis::cmd("EXEC").query::<Value>(&mut getter)), "EXECABORT");
 
+    // Who is who.
+    assert_eq!(query(&mut app, &["ACL", "WHOAMI"]).unwrap(), Value::BulkString(b"app".to_vec()));
+    assert_eq!(code(query(&mut app, &["ACL", "USERS"])), "NOPERM");
+    let names = query(&mut root, &["ACL", "USERS"]).unwrap();
+    let want: Vec<Value> =
+        ["app", "getter", "reader", "root"].iter().map(|n| Value::BulkString(n.as_bytes().to_vec())).collect();
+    assert_eq!(names, Value::Array(want));
+    assert!(error_of(query(&mut root, &["ACL", "SETUSER", "x"])).contains("not supported"));
+    let list = match query(&mut root, &["CLIENT", "LIST"]).unwrap() {
+        Value::VerbatimString { text, .. } => text,
+        Value::BulkString(b) => String::from_utf8(b).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    for user in ["root", "app", "reader", "getter"] {
+        assert!(list.contains(&format!(" user={user} ")), "{list}");
+    }
+
     // The admin may change the catalog.
     assert_eq!(query(&mut root, &["DEFINE", "PREPARE x AS SELECT id FROM t WHERE id = $1;"]).unwrap(), Value::Okay);
     // Only the app's one row was written.

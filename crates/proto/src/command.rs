@@ -60,6 +60,17 @@ pub enum Command {
         read_only: bool,
     },
     Function(FunctionCommand),
+    Acl(AclCommand),
+}
+
+/// ACL: users are defined at start (`--requirepass`, `--users`), so only
+/// the questions are here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AclCommand {
+    WhoAmI,
+    Users,
+    /// A subcommand that would change users at run time.
+    Unsupported(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -213,6 +224,21 @@ impl Command {
                     }
                 }
             }
+            "ACL" => {
+                let sub = args.next()?;
+                let sub = upper(&sub);
+                match sub.as_str() {
+                    "WHOAMI" => {
+                        args.finish()?;
+                        Command::Acl(AclCommand::WhoAmI)
+                    }
+                    "USERS" => {
+                        args.finish()?;
+                        Command::Acl(AclCommand::Users)
+                    }
+                    _ => Command::Acl(AclCommand::Unsupported(sub)),
+                }
+            }
             "EXECUTE" => {
                 // The hot path: no arity check beyond the name.
                 let name = args.next()?;
@@ -309,6 +335,7 @@ impl Command {
             Command::FCall { read_only: false, .. } => "fcall",
             Command::FCall { read_only: true, .. } => "fcall_ro",
             Command::Function(_) => "function",
+            Command::Acl(_) => "acl",
         }
     }
 }
@@ -328,6 +355,7 @@ fn lower_name(upper: &str) -> &'static str {
         "quit",
         "reset",
         "config",
+        "acl",
         "execute",
         "prepare",
         "deallocate",

@@ -8,7 +8,7 @@ mod inline;
 mod reply;
 mod writer;
 
-pub use command::{ClientCommand, Command, CommandCommand, FunctionCommand};
+pub use command::{AclCommand, ClientCommand, Command, CommandCommand, FunctionCommand};
 pub use error::{CommandError, ProtocolError};
 pub use framing::{next_request, Limits};
 pub use reply::{encode, format_double, Protocol, Reply};

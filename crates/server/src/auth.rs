@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use aotdb_proto::{ClientCommand, Command, FunctionCommand, Reply};
+use aotdb_proto::{AclCommand, ClientCommand, Command, FunctionCommand, Reply};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -115,6 +115,17 @@ impl Users {
     pub fn len(&self) -> usize {
         self.users.len()
     }
+
+    /// Every user's name, sorted (the open default user when no password
+    /// is needed).
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.users.keys().cloned().collect();
+        if let Some(open) = &self.open {
+            names.push(open.name.clone());
+        }
+        names.sort();
+        names
+    }
 }
 
 /// The users file: one user per line, `#` starts a comment.
@@ -216,6 +227,7 @@ pub fn check(user: &User, command: &Command) -> Result<(), Reply> {
         Command::Function(FunctionCommand::Load { .. }) => admin_only("function|load"),
         Command::Function(FunctionCommand::Delete(_)) => admin_only("function|delete"),
         Command::Function(FunctionCommand::Flush) => admin_only("function|flush"),
+        Command::Acl(AclCommand::Users) => admin_only("acl|users"),
         Command::Execute { name, .. } => {
             let name = String::from_utf8_lossy(name).to_lowercase();
             if user.may_run(&name) {

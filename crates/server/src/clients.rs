@@ -20,6 +20,8 @@ pub struct ClientEntry {
     pub last_command: &'static str,
     pub resp: u8,
     pub in_multi: bool,
+    /// The authenticated user; empty before AUTH.
+    pub user: String,
 }
 
 impl ClientEntry {
@@ -27,7 +29,7 @@ impl ClientEntry {
     pub fn describe(&self) -> String {
         let now = Instant::now();
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.local_addr,
@@ -37,6 +39,7 @@ impl ClientEntry {
             if self.in_multi { "x" } else { "N" },
             if self.in_multi { 0 } else { -1 },
             self.last_command,
+            self.user,
             self.resp,
             self.lib_name,
             self.lib_ver,
@@ -77,6 +80,7 @@ impl Clients {
                 last_command: "NULL",
                 resp: 2,
                 in_multi: false,
+                user: String::new(),
             },
         );
         Some(id)

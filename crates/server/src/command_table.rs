@@ -233,8 +233,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(parameters)",
         &[("subcommand", "string", false, false)],
     ),
-    spec("save", 1, &[], "server", "Writes a snapshot (not supported yet).", "O(n)", &[]),
-    spec("bgsave", -1, &[], "server", "Writes a snapshot in the background (not supported yet).", "O(n)", &[]),
+    spec(
+        "acl",
+        -2,
+        &[],
+        "server",
+        "ACL WHOAMI | ACL USERS: the connection's user, every user.",
+        "O(users)",
+        &[("subcommand", "string", false, false)],
+    ),
+    spec("save", 1, &[], "server", "Writes a snapshot before replying.", "O(n)", &[]),
+    spec("bgsave", -1, &[], "server", "Writes a snapshot while the server goes on serving.", "O(n)", &[]),
     spec("shutdown", -1, &[], "server", "Stops the server.", "O(1)", &[("option", "string", true, false)]),
 ];
 

@@ -35,6 +35,10 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut session = Session::new(id, shared.users.initial());
+    if let Some(user) = &session.user {
+        let name = user.name.clone();
+        shared.clients.update(id, |e| e.user = name);
+    }
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output = BytesMut::with_capacity(READ_CHUNK);
     tracing::debug!(client = id, %peer, "connected");

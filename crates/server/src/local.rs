@@ -2,7 +2,7 @@
 //! MULTI bookkeeping, ...) and the translation of the rest into executor
 //! requests.
 
-use aotdb_proto::{ClientCommand, Command, CommandCommand, FunctionCommand, Protocol, Reply};
+use aotdb_proto::{AclCommand, ClientCommand, Command, CommandCommand, FunctionCommand, Protocol, Reply};
 use bytes::Bytes;
 
 use crate::auth;
@@ -72,7 +72,9 @@ pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Act
         Command::Quit => return Action::ReplyAndClose(Reply::ok()),
         Command::Reset => {
             session.reset(shared.users.initial());
+            let user = session.user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
             shared.clients.update(session.id, |e| {
+                e.user = user;
                 e.name.clear();
                 e.resp = 2;
                 e.in_multi = false;
@@ -116,6 +118,17 @@ pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Act
             .collect(),
         ),
         Command::Function(f) => return Action::Execute(Request::Function(f), Render::Plain),
+        Command::Acl(AclCommand::WhoAmI) => match &session.user {
+            Some(u) => Reply::bulk_str(&u.name),
+            None => auth::no_auth(),
+        },
+        Command::Acl(AclCommand::Users) => {
+            Reply::Array(shared.users.names().iter().map(|n| Reply::bulk_str(n)).collect())
+        }
+        Command::Acl(AclCommand::Unsupported(sub)) => err(format!(
+            "ACL {sub} is not supported: users and their roles come from --requirepass and the --users file, \
+             read at start (ACL WHOAMI and ACL USERS answer questions)"
+        )),
         Command::Save => return Action::Execute(Request::Save, Render::Plain),
         Command::BgSave => return Action::Execute(Request::BgSave, Render::Plain),
         Command::Shutdown(args) => {
@@ -196,7 +209,11 @@ fn hello(
     };
     match &auth {
         Some((user, password)) => match shared.users.authenticate(user, password) {
-            Some(u) => session.user = Some(u),
+            Some(u) => {
+                let name = u.name.clone();
+                session.user = Some(u);
+                shared.clients.update(session.id, |e| e.user = name);
+            }
             None if !shared.users.password_required() && user.as_ref() == b"default" => {}
             None => {
                 shared.stats.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -244,7 +261,9 @@ fn authenticate(session: &mut Session, shared: &Shared, user: Option<&[u8]>, pas
     }
     match shared.users.authenticate(user.unwrap_or(b"default"), password) {
         Some(u) => {
+            let name = u.name.clone();
             session.user = Some(u);
+            shared.clients.update(session.id, |e| e.user = name);
             Reply::ok()
         }
         None => {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Every command name INFO's commandstats section counts.
 const COMMAND_NAMES: &[&str] = &[
+    "acl",
     "auth",
     "bgsave",
     "client",
