@@ -121,7 +121,7 @@ impl Database {
                 }
                 RefAction::SetNull => {
                     for r in rows {
-                        let Some(current) = self.table(child)?.get(r).cloned() else { continue };
+                        let Some(current) = self.table(child)?.get(r).map(Row::from) else { continue };
                         let mut new = current.to_vec();
                         for &c in &fk.columns {
                             new[c] = Value::Null;
@@ -147,7 +147,7 @@ impl Database {
             let rows = self.referencing_rows(child, &fk, &key)?;
             let still = if child == table {
                 // The row being updated may reference itself.
-                rows.iter().any(|&r| self.table(child).ok().and_then(|t| t.get(r)).is_some_and(|row| **row != *old))
+                rows.iter().any(|&r| self.table(child).ok().and_then(|t| t.get(r)).is_some_and(|row| row != old))
             } else {
                 !rows.is_empty()
             };

@@ -13,6 +13,7 @@ mod memory;
 pub mod persist;
 mod read;
 mod row;
+mod row_store;
 mod snapshot_copy;
 mod structures;
 mod table;

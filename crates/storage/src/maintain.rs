@@ -59,7 +59,8 @@ impl Database {
     }
 
     pub(crate) fn delete_row(&mut self, table: TableId, id: RowId, undo: &mut UndoLog) -> Result<Row> {
-        let old = self.table(table)?.get(id).cloned().ok_or_else(|| Error::Internal(format!("row {id} vanished")))?;
+        let old =
+            self.table(table)?.get(id).map(Row::from).ok_or_else(|| Error::Internal(format!("row {id} vanished")))?;
         self.follow_references_on_delete(table, id, &old, undo)?;
         // A cascade may have removed the row itself (a row referencing
         // itself).
@@ -73,7 +74,8 @@ impl Database {
     }
 
     pub(crate) fn update_row(&mut self, table: TableId, id: RowId, new: Row, undo: &mut UndoLog) -> Result<()> {
-        let old = self.table(table)?.get(id).cloned().ok_or_else(|| Error::Internal(format!("row {id} vanished")))?;
+        let old =
+            self.table(table)?.get(id).map(Row::from).ok_or_else(|| Error::Internal(format!("row {id} vanished")))?;
         self.check_row(table, &new, Some(&old))?;
         self.check_referenced_key_kept(table, &old, &new)?;
         let (_, old) = self.change(table, Op::Update(id, new))?;
@@ -113,7 +115,7 @@ impl Database {
                 let row = self
                     .table(table)?
                     .get(*id)
-                    .cloned()
+                    .map(Row::from)
                     .ok_or_else(|| Error::Internal(format!("row {id} of table #{table} is missing")))?;
                 (Some(*id), Some(row))
             }
@@ -156,7 +158,7 @@ impl Database {
     /// Puts the base row back after a failed maintenance (the views were
     /// not touched yet).
     fn revert_base(&mut self, table: TableId, id: RowId, previous: Option<Row>) -> Result<()> {
-        let current = self.table(table)?.get(id).cloned();
+        let current = self.table(table)?.get(id).map(Row::from);
         let t = self.table_mut(table)?;
         match (&current, previous) {
             (Some(_), None) => {
@@ -168,7 +170,7 @@ impl Database {
             }
             (None, None) => {}
         }
-        let now = self.table(table)?.get(id).cloned();
+        let now = self.table(table)?.get(id).map(Row::from);
         self.follow_table_indexes_between(table, id, current.as_deref(), now.as_deref());
         Ok(())
     }
@@ -176,7 +178,7 @@ impl Database {
     /// Keeps the table's derived hash indexes in step with a base change
     /// (`previous` is the row before, the table holds the row after).
     fn follow_table_indexes(&mut self, table: TableId, id: RowId, previous: Option<&[Value]>) {
-        let current = self.tables.get(&table).and_then(|t| t.get(id)).cloned();
+        let current = self.tables.get(&table).and_then(|t| t.get(id)).map(Row::from);
         self.follow_table_indexes_between(table, id, previous, current.as_deref());
     }
 
@@ -269,7 +271,7 @@ impl Database {
                         _ => None,
                     };
                     let new = match current {
-                        Some(r) if passes(r)? => Some(&r[..]),
+                        Some(r) if passes(r)? => Some(r),
                         _ => None,
                     };
                     prepared.push(self.single_row_delta(b.structure, id, old, new)?);

@@ -74,7 +74,7 @@ impl Database {
             for slot in tc.cursor..end {
                 let row = match tc.saved.remove(&slot) {
                     Some(saved) => saved,
-                    None => table.and_then(|t| t.get(slot)).cloned(),
+                    None => table.and_then(|t| t.get(slot)).map(Row::from),
                 };
                 if let Some(row) = row {
                     chunk.push((slot, row));
@@ -111,7 +111,7 @@ impl Database {
         if id >= tc.slots || id < tc.cursor || tc.saved.contains_key(&id) {
             return;
         }
-        let current = self.tables.get(&table).and_then(|t| t.get(id)).cloned();
+        let current = self.tables.get(&table).and_then(|t| t.get(id)).map(Row::from);
         tc.saved.insert(id, current);
     }
 

@@ -1,5 +1,5 @@
-//! A table: its rows in a slab of slots, and the unique indexes that
-//! enforce its keys. Every change goes through `insert`, `delete` and
+//! A table: its rows in slots (stored flat, `row_store`), and the unique
+//! indexes that enforce its keys. Every change goes through `insert`, `delete` and
 //! `update`, which keep the indexes exact.
 
 use std::sync::Arc;
@@ -9,12 +9,13 @@ use aotdb_planner::{TableDef, Value};
 use crate::error::{Error, Result};
 use crate::interner::TextInterner;
 use crate::row::{Row, RowId};
+use crate::row_store::RowStore;
 use crate::unique_index::UniqueIndex;
 
 #[derive(Debug)]
 pub struct Table {
     pub def: Arc<TableDef>,
-    slots: Vec<Option<Row>>,
+    slots: RowStore,
     free: Vec<RowId>,
     live: usize,
     pub uniques: Vec<UniqueIndex>,
@@ -25,7 +26,8 @@ impl Table {
     pub fn new(def: Arc<TableDef>) -> Table {
         let uniques = def.uniques.iter().cloned().map(UniqueIndex::new).collect();
         let texts = TextInterner::new(def.columns.len());
-        Table { def, slots: Vec::new(), free: Vec::new(), live: 0, uniques, texts }
+        let slots = RowStore::new(def.columns.len());
+        Table { def, slots, free: Vec::new(), live: 0, uniques, texts }
     }
 
     pub fn len(&self) -> usize {
@@ -36,13 +38,18 @@ impl Table {
         self.live == 0
     }
 
-    pub fn get(&self, id: RowId) -> Option<&Row> {
-        self.slots.get(id as usize).and_then(|s| s.as_ref())
+    pub fn get(&self, id: RowId) -> Option<&[Value]> {
+        self.slots.get(id)
+    }
+
+    /// An owned copy of row `id` (for the undo log and diffs).
+    pub fn row_copy(&self, id: RowId) -> Option<Row> {
+        self.slots.get(id).map(Row::from)
     }
 
     /// Every live row, in slot order.
-    pub fn rows(&self) -> impl Iterator<Item = (RowId, &Row)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|r| (i as RowId, r)))
+    pub fn rows(&self) -> impl Iterator<Item = (RowId, &[Value])> {
+        self.slots.iter()
     }
 
     /// Makes the text values of a row about to be stored share the copies
@@ -72,9 +79,9 @@ impl Table {
         let id = match self.free.pop() {
             Some(id) => id,
             None => {
-                let id = RowId::try_from(self.slots.len())
+                let id = RowId::try_from(self.slots.slot_count())
                     .map_err(|_| Error::Internal(format!("table \"{}\" is full", self.def.name)))?;
-                self.slots.push(None);
+                self.slots.push_slot();
                 id
             }
         };
@@ -84,7 +91,7 @@ impl Table {
 
     /// Puts `row` into the free slot `id` and indexes it.
     fn place(&mut self, id: RowId, row: Row) {
-        self.slots[id as usize] = Some(row);
+        self.slots.put(id, row);
         for u in &mut self.uniques {
             u.insert(id, &self.slots);
         }
@@ -92,7 +99,7 @@ impl Table {
     }
 
     /// Every slot, live or free (what the unique indexes resolve against).
-    pub fn slots(&self) -> &[Option<Row>] {
+    pub fn slots(&self) -> &RowStore {
         &self.slots
     }
 
@@ -105,8 +112,7 @@ impl Table {
     pub fn delete(&mut self, id: RowId) -> Result<Row> {
         let row = self
             .slots
-            .get_mut(id as usize)
-            .and_then(Option::take)
+            .take(id)
             .ok_or_else(|| Error::Internal(format!("delete of missing row {id} in \"{}\"", self.def.name)))?;
         for u in &mut self.uniques {
             u.remove(&row, id);
@@ -126,7 +132,10 @@ impl Table {
         for &i in &changed {
             self.uniques[i].check(&self.def, &new, Some(id), &self.slots)?;
         }
-        let old = self.slots[id as usize].replace(new).expect("row present");
+        let old = self
+            .slots
+            .replace(id, new)
+            .ok_or_else(|| Error::Internal(format!("update of missing row {id} in \"{}\"", self.def.name)))?;
         for &i in &changed {
             self.uniques[i].remove(&old, id);
             self.uniques[i].insert(id, &self.slots);
@@ -154,7 +163,7 @@ impl Table {
 
     /// Number of slots, live or free.
     pub fn slot_count(&self) -> usize {
-        self.slots.len()
+        self.slots.slot_count()
     }
 
     /// Free slots, in the order they will be reused (last first).
@@ -164,7 +173,7 @@ impl Table {
 
     /// The slot the next insert will take.
     pub fn next_slot(&self) -> RowId {
-        self.free.last().copied().unwrap_or(self.slots.len() as RowId)
+        self.free.last().copied().unwrap_or(self.slots.slot_count() as RowId)
     }
 
     /// Replaces the contents with a snapshot's: rows at their slots and
@@ -172,15 +181,20 @@ impl Table {
     /// would have taken before the restart. Indexes are rebuilt.
     pub fn load_image(&mut self, slots: u64, free: Vec<RowId>, rows: Vec<(RowId, Row)>) -> Result<()> {
         let slots = usize::try_from(slots).map_err(|_| Error::Internal("slot count too large".into()))?;
-        self.slots = (0..slots).map(|_| None).collect();
+        self.slots = RowStore::new(self.def.columns.len());
+        for _ in 0..slots {
+            self.slots.push_slot();
+        }
         self.uniques = self.def.uniques.iter().cloned().map(UniqueIndex::new).collect();
         self.live = 0;
         for (id, mut row) in rows {
             self.texts.share_row(&mut row);
-            let slot = self
-                .slots
-                .get_mut(id as usize)
-                .ok_or_else(|| Error::Internal(format!("snapshot row slot {id} beyond {slots} slots")))?;
+            if id as usize >= slots {
+                return Err(Error::Internal(format!("snapshot row slot {id} beyond {slots} slots")));
+            }
+            if self.slots.get(id).is_some() {
+                return Err(Error::Internal(format!("snapshot has two rows in slot {id} of \"{}\"", self.def.name)));
+            }
             if row.len() != self.def.columns.len() {
                 return Err(Error::Internal(format!(
                     "snapshot row of \"{}\" has {} values, the table {} columns",
@@ -189,9 +203,9 @@ impl Table {
                     self.def.columns.len()
                 )));
             }
-            *slot = Some(row);
+            self.slots.put(id, row);
             for u in &self.uniques {
-                let row = self.slots[id as usize].as_deref().unwrap_or(&[]);
+                let row = self.slots.get(id).unwrap_or(&[]);
                 u.check(&self.def, row, Some(id), &self.slots)?;
             }
             for u in &mut self.uniques {
@@ -206,10 +220,10 @@ impl Table {
     /// Approximate heap bytes of the rows and the unique indexes (for
     /// INFO memory).
     pub fn approximate_bytes(&self) -> usize {
-        use crate::memory::{allocation, boxed_values, sampled};
-        allocation(self.slots.capacity() * std::mem::size_of::<Option<Row>>())
+        use crate::memory::{sampled, value_heap};
+        self.slots.heap_bytes()
             + self.free.capacity() * std::mem::size_of::<RowId>()
-            + sampled(self.rows(), self.live, |(_, row)| boxed_values(row))
+            + sampled(self.rows(), self.live, |(_, row)| row.iter().map(value_heap).sum::<usize>())
             + self.uniques.iter().map(|u| u.heap_bytes()).sum::<usize>()
             + self.texts.heap_bytes()
     }

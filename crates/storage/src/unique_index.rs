@@ -14,7 +14,8 @@ use aotdb_planner::{TableDef, UniqueDef, Value};
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::error::{Error, Result};
-use crate::row::{Row, RowId};
+use crate::row::RowId;
+use crate::row_store::RowStore;
 
 #[derive(Debug)]
 pub struct UniqueIndex {
@@ -24,8 +25,8 @@ pub struct UniqueIndex {
 }
 
 /// The row in `slot`: the index only holds slots whose rows are present.
-fn row_at(slots: &[Option<Row>], slot: RowId) -> &[Value] {
-    slots.get(slot as usize).and_then(|r| r.as_deref()).unwrap_or(&[])
+fn row_at(slots: &RowStore, slot: RowId) -> &[Value] {
+    slots.get(slot).unwrap_or(&[])
 }
 
 impl UniqueIndex {
@@ -66,7 +67,7 @@ impl UniqueIndex {
     }
 
     /// The slot of the row whose key is `key`.
-    pub fn get(&self, key: &[Value], slots: &[Option<Row>]) -> Option<RowId> {
+    pub fn get(&self, key: &[Value], slots: &RowStore) -> Option<RowId> {
         if key.len() != self.def.columns.len() || key.iter().any(Value::is_null) {
             return None;
         }
@@ -75,7 +76,7 @@ impl UniqueIndex {
     }
 
     /// Fails if another row than `except` holds the key of `row`.
-    pub fn check(&self, table: &TableDef, row: &[Value], except: Option<RowId>, slots: &[Option<Row>]) -> Result<()> {
+    pub fn check(&self, table: &TableDef, row: &[Value], except: Option<RowId>, slots: &RowStore) -> Result<()> {
         let Some(hash) = self.row_key_hash(row) else {
             return Ok(());
         };
@@ -89,7 +90,7 @@ impl UniqueIndex {
     }
 
     /// Indexes the row now in `slot` (after a check said its key is free).
-    pub fn insert(&mut self, slot: RowId, slots: &[Option<Row>]) {
+    pub fn insert(&mut self, slot: RowId, slots: &RowStore) {
         let Some(hash) = self.row_key_hash(row_at(slots, slot)) else { return };
         let hasher = &self.hasher;
         let columns = &self.def.columns;
@@ -140,6 +141,7 @@ impl UniqueIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::row::Row;
     use aotdb_planner::{apply_script, Catalog};
 
     fn table() -> std::sync::Arc<TableDef> {
@@ -152,14 +154,15 @@ mod tests {
     fn keys_resolve_through_the_rows_they_index() {
         let def = table();
         let mut index = UniqueIndex::new(def.uniques[0].clone());
-        let mut slots: Vec<Option<Row>> = Vec::new();
+        let mut slots = RowStore::new(3);
         let row = |a: i64, b: &str| -> Row { vec![Value::Int(a), Value::text(b), Value::Int(a * 2)].into() };
         // Enough rows that the table grows and rehashes several times.
         for i in 0..5000 {
             let r = row(i % 1000, &format!("k{}", i / 1000));
             index.check(&def, &r, None, &slots).unwrap();
-            slots.push(Some(r));
-            index.insert(i as RowId, &slots);
+            let slot = slots.push_slot() as RowId;
+            slots.put(slot, r);
+            index.insert(slot, &slots);
         }
         assert_eq!(index.len(), 5000);
         assert_eq!(index.get(&[Value::Int(7), Value::text("k3")], &slots), Some(3007));
@@ -172,11 +175,12 @@ mod tests {
         // NULL keys are never indexed and never conflict.
         let with_null: Row = vec![Value::Int(7), Value::Null, Value::Int(0)].into();
         assert!(index.check(&def, &with_null, None, &slots).is_ok());
-        slots.push(Some(with_null));
-        index.insert(5000, &slots);
+        let slot = slots.push_slot() as RowId;
+        slots.put(slot, with_null);
+        index.insert(slot, &slots);
         assert_eq!(index.len(), 5000);
         // Deleting frees the key.
-        let gone = slots[3007].take().unwrap();
+        let gone = slots.take(3007).unwrap();
         index.remove(&gone, 3007);
         assert_eq!(index.get(&[Value::Int(7), Value::text("k3")], &slots), None);
         assert!(index.check(&def, &dup, None, &slots).is_ok());

@@ -58,7 +58,7 @@ impl Database {
                             let old = self
                                 .table(p.table)?
                                 .get(existing)
-                                .cloned()
+                                .map(Row::from)
                                 .ok_or_else(|| crate::error::Error::Internal("conflicting row vanished".into()))?;
                             let both: Vec<Value> = old.iter().chain(row.iter()).cloned().collect();
                             if let Some(f) = filter {
