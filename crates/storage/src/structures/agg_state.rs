@@ -22,7 +22,9 @@ pub enum AggState {
     /// MIN and MAX keep every value with its multiplicity, so deleting the
     /// current extreme finds the next one.
     Extremes(BTreeMap<Value, u32>),
-    Distinct(HashMap<Value, u32>),
+    /// Boxed: a hash map is three times the size of the other states, and
+    /// every group's states are as large as the largest kind.
+    Distinct(Box<HashMap<Value, u32>>),
 }
 
 impl AggState {
@@ -30,7 +32,9 @@ impl AggState {
     pub fn heap_bytes(&self) -> usize {
         match self {
             AggState::Extremes(values) => crate::memory::btree::<(Value, u32)>(values.len()),
-            AggState::Distinct(values) => crate::memory::hash_table(values),
+            AggState::Distinct(values) => {
+                std::mem::size_of::<HashMap<Value, u32>>() + crate::memory::hash_table(values)
+            }
             _ => 0,
         }
     }
@@ -47,7 +51,7 @@ impl AggState {
             AggFunc::Sum | AggFunc::Avg if is_float(spec) => AggState::SumFloat { sum: 0.0, n: 0 },
             AggFunc::Sum | AggFunc::Avg => AggState::SumInt { sum: WideSum::ZERO, n: 0 },
             AggFunc::Min | AggFunc::Max => AggState::Extremes(BTreeMap::new()),
-            AggFunc::CountDistinct => AggState::Distinct(HashMap::new()),
+            AggFunc::CountDistinct => AggState::Distinct(Box::default()),
         }
     }
 
@@ -282,6 +286,7 @@ mod tests {
         s += -(i64::MAX as i128) * 2 - 7;
         assert_eq!(s.get(), -7);
         assert_eq!(std::mem::size_of::<Partial>(), 32);
+        assert_eq!(std::mem::size_of::<AggState>(), 32);
     }
 
     #[test]
