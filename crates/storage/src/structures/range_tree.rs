@@ -10,7 +10,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use aotdb_planner::{AggSpec, Value};
+use aotdb_planner::{AggFunc, AggSpec, Value};
 
 use super::agg_state::Partial;
 use super::sort_key::Identity;
@@ -34,8 +34,12 @@ pub type RangeRow = (Value, Identity, Box<[Value]>);
 #[derive(Debug, Clone)]
 pub struct RangeTree {
     aggs: Arc<[AggSpec]>,
+    /// The aggregates kept per node: all but COUNT(*), which is the
+    /// subtree's row count every node has anyway.
+    stored: Arc<[usize]>,
     nodes: Vec<Node>,
-    /// Node `n`'s aggregate arguments: `args[n * width..(n + 1) * width]`.
+    /// Node `n`'s arguments of the stored aggregates:
+    /// `args[n * width..(n + 1) * width]`.
     args: Vec<Value>,
     /// Node `n`'s subtree summaries, laid out as `args`.
     summaries: Vec<Partial>,
@@ -64,11 +68,31 @@ fn priority_of(identity: &Identity) -> u64 {
 
 impl RangeTree {
     pub fn new(aggs: Arc<[AggSpec]>) -> RangeTree {
-        RangeTree { aggs, nodes: Vec::new(), args: Vec::new(), summaries: Vec::new(), free: Vec::new(), root: NIL }
+        let stored: Arc<[usize]> =
+            aggs.iter().enumerate().filter(|(_, a)| a.func != AggFunc::CountStar).map(|(i, _)| i).collect();
+        RangeTree {
+            aggs,
+            stored,
+            nodes: Vec::new(),
+            args: Vec::new(),
+            summaries: Vec::new(),
+            free: Vec::new(),
+            root: NIL,
+        }
     }
 
     fn width(&self) -> usize {
-        self.aggs.len()
+        self.stored.len()
+    }
+
+    /// A row's arguments of the stored aggregates, in stored order.
+    fn stored_args(stored: &[usize], args: Box<[Value]>) -> impl Iterator<Item = Value> + '_ {
+        let mut args = args.into_vec();
+        stored.iter().map(move |&j| args.get_mut(j).map_or(Value::Null, |v| std::mem::replace(v, Value::Null)))
+    }
+
+    fn empty_summaries(&self) -> impl Iterator<Item = Partial> + '_ {
+        self.stored.iter().map(|&j| Partial::empty(&self.aggs[j]))
     }
 
     fn priority(&self, n: u32) -> u64 {
@@ -102,7 +126,8 @@ impl RangeTree {
             (node.left, node.right)
         };
         let base = n as usize * w;
-        for (i, spec) in self.aggs.iter().enumerate() {
+        for (i, &j) in self.stored.iter().enumerate() {
+            let spec = &self.aggs[j];
             self.summaries[base + i] = Partial::of_row(spec, spec.arg.as_ref().map(|_| &self.args[base + i]));
         }
         let mut rows = 1;
@@ -135,15 +160,16 @@ impl RangeTree {
             Some(i) => {
                 self.nodes[i as usize] = node;
                 let base = i as usize * w;
-                for (slot, arg) in self.args[base..base + w].iter_mut().zip(args.into_vec()) {
+                for (slot, arg) in self.args[base..base + w].iter_mut().zip(Self::stored_args(&self.stored, args)) {
                     *slot = arg;
                 }
                 i
             }
             None => {
                 self.nodes.push(node);
-                self.args.extend(args.into_vec().into_iter().chain(std::iter::repeat(Value::Null)).take(w));
-                self.summaries.extend(self.aggs.iter().map(Partial::empty));
+                self.args.extend(Self::stored_args(&self.stored, args));
+                let empty: Vec<Partial> = self.empty_summaries().collect();
+                self.summaries.extend(empty);
                 (self.nodes.len() - 1) as u32
             }
         };
@@ -229,8 +255,9 @@ impl RangeTree {
             let priority = priority_of(&identity);
             let index = tree.nodes.len() as u32;
             tree.nodes.push(Node { value, identity, left: NIL, right: NIL, rows: 1 });
-            tree.args.extend(args.into_vec().into_iter().chain(std::iter::repeat(Value::Null)).take(w));
-            tree.summaries.extend(tree.aggs.iter().map(Partial::empty));
+            tree.args.extend(Self::stored_args(&tree.stored, args));
+            let empty: Vec<Partial> = tree.empty_summaries().collect();
+            tree.summaries.extend(empty);
             let mut last = NIL;
             while let Some(&(top, top_priority)) = stack.last() {
                 if top_priority >= priority {
@@ -287,8 +314,8 @@ impl RangeTree {
             let base = i as usize * w;
             self.nodes[i as usize].value = Value::Null;
             self.args[base..base + w].fill(Value::Null);
-            for (slot, spec) in self.summaries[base..base + w].iter_mut().zip(self.aggs.iter()) {
-                *slot = Partial::empty(spec);
+            for (slot, &j) in self.summaries[base..base + w].iter_mut().zip(self.stored.iter()) {
+                *slot = Partial::empty(&self.aggs[j]);
             }
             true
         } else {
@@ -319,6 +346,11 @@ impl RangeTree {
     pub fn query(&self, lower: Option<&(Value, bool)>, upper: Option<&(Value, bool)>) -> RangeSummary {
         let mut acc = RangeSummary { rows: 0, partials: self.aggs.iter().map(Partial::empty).collect() };
         self.collect(self.root, lower, upper, &mut acc);
+        for (partial, spec) in acc.partials.iter_mut().zip(self.aggs.iter()) {
+            if spec.func == AggFunc::CountStar {
+                *partial = Partial::Count(acc.rows as i64);
+            }
+        }
         acc
     }
 
@@ -328,8 +360,8 @@ impl RangeTree {
         }
         let w = self.width();
         acc.rows += self.nodes[n as usize].rows;
-        for (a, p) in acc.partials.iter_mut().zip(&self.summaries[n as usize * w..(n as usize + 1) * w]) {
-            a.merge(p);
+        for (&j, p) in self.stored.iter().zip(&self.summaries[n as usize * w..(n as usize + 1) * w]) {
+            acc.partials[j].merge(p);
         }
     }
 
@@ -337,8 +369,9 @@ impl RangeTree {
         let w = self.width();
         acc.rows += 1;
         let args = &self.args[n as usize * w..(n as usize + 1) * w];
-        for ((a, spec), arg) in acc.partials.iter_mut().zip(self.aggs.iter()).zip(args) {
-            a.merge(&Partial::of_row(spec, spec.arg.as_ref().map(|_| arg)));
+        for (&j, arg) in self.stored.iter().zip(args) {
+            let spec = &self.aggs[j];
+            acc.partials[j].merge(&Partial::of_row(spec, spec.arg.as_ref().map(|_| arg)));
         }
     }
 
@@ -435,6 +468,7 @@ mod tests {
             let s = tree.query(Some(&(Value::Int(lo), true)), Some(&(Value::Int(hi), false)));
             let expect: Vec<&(i64, u32, i64)> = rows.iter().filter(|(t, _, _)| *t >= lo && *t < hi).collect();
             assert_eq!(s.rows, expect.len() as u64);
+            assert_eq!(s.partials[0].output(&aggs()[0]).unwrap(), Value::Int(expect.len() as i64));
             let sum: i64 = expect.iter().map(|r| r.2).sum();
             assert_eq!(
                 s.partials[1].output(&aggs()[1]).unwrap(),
