@@ -41,11 +41,13 @@ pub struct User {
 }
 
 impl User {
-    /// May EXECUTE run statement `name` (lowercase)?
-    fn may_run(&self, name: &str) -> bool {
+    /// May this user run the statement or function `name` (as the client
+    /// spelled it; names fold to lower case)? Checked on every EXECUTE,
+    /// so only a named-statements user pays for a comparison.
+    fn may_run(&self, name: &[u8]) -> bool {
         match &self.role {
             Role::Admin | Role::ReadWrite | Role::ReadOnly => true,
-            Role::Named(names) => names.iter().any(|n| n == name),
+            Role::Named(names) => names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name)),
         }
     }
 
@@ -203,6 +205,10 @@ fn no_perm(user: &User, what: &str) -> Reply {
     Reply::error("NOPERM", format!("User {} has no permissions to run {what}", user.name))
 }
 
+fn no_perm_on(user: &User, kind: &str, name: &[u8]) -> Reply {
+    no_perm(user, &format!("the {kind} '{}'", String::from_utf8_lossy(name).to_lowercase()))
+}
+
 /// Commands anyone may send before authenticating.
 pub fn allowed_before_auth(command: &Command) -> bool {
     matches!(command, Command::Auth { .. } | Command::Hello { .. } | Command::Quit | Command::Reset)
@@ -228,22 +234,8 @@ pub fn check(user: &User, command: &Command) -> Result<(), Reply> {
         Command::Function(FunctionCommand::Delete(_)) => admin_only("function|delete"),
         Command::Function(FunctionCommand::Flush) => admin_only("function|flush"),
         Command::Acl(AclCommand::Users) => admin_only("acl|users"),
-        Command::Execute { name, .. } => {
-            let name = String::from_utf8_lossy(name).to_lowercase();
-            if user.may_run(&name) {
-                Ok(())
-            } else {
-                Err(no_perm(user, &format!("the statement '{name}'")))
-            }
-        }
-        Command::FCall { function, .. } => {
-            let name = String::from_utf8_lossy(function).to_lowercase();
-            if user.may_run(&name) {
-                Ok(())
-            } else {
-                Err(no_perm(user, &format!("the function '{name}'")))
-            }
-        }
+        Command::Execute { name, .. } if !user.may_run(name) => Err(no_perm_on(user, "statement", name)),
+        Command::FCall { function, .. } if !user.may_run(function) => Err(no_perm_on(user, "function", function)),
         _ => Ok(()),
     }
 }

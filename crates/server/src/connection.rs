@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::error::{command_error_reply, exec_error_reply};
 use crate::executor::{Outcome, Request, Response};
-use crate::local::{dispatch, Action, Render};
+use crate::local::{dispatch, log_in, Action, Render};
 use crate::replies::{explain_reply, outcome_reply};
 use crate::server::Shared;
 use crate::session::Session;
@@ -34,11 +34,8 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut session = Session::new(id, shared.users.initial());
-    if let Some(user) = &session.user {
-        let name = user.name.clone();
-        shared.clients.update(id, |e| e.user = name);
-    }
+    let mut session = Session::new(id);
+    log_in(&mut session, &shared, shared.users.initial());
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output = BytesMut::with_capacity(READ_CHUNK);
     tracing::debug!(client = id, %peer, "connected");

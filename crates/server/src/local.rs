@@ -71,10 +71,9 @@ pub fn dispatch(command: Command, session: &mut Session, shared: &Shared) -> Act
         Command::ConfigGet(patterns) => config_get(&patterns, shared),
         Command::Quit => return Action::ReplyAndClose(Reply::ok()),
         Command::Reset => {
-            session.reset(shared.users.initial());
-            let user = session.user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+            session.reset();
+            log_in(session, shared, shared.users.initial());
             shared.clients.update(session.id, |e| {
-                e.user = user;
                 e.name.clear();
                 e.resp = 2;
                 e.in_multi = false;
@@ -209,11 +208,7 @@ fn hello(
     };
     match &auth {
         Some((user, password)) => match shared.users.authenticate(user, password) {
-            Some(u) => {
-                let name = u.name.clone();
-                session.user = Some(u);
-                shared.clients.update(session.id, |e| e.user = name);
-            }
+            Some(u) => log_in(session, shared, Some(u)),
             None if !shared.users.password_required() && user.as_ref() == b"default" => {}
             None => {
                 shared.stats.auth_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -249,6 +244,14 @@ fn hello(
     ])
 }
 
+/// Makes `user` the session's user (`None`: not authenticated), as
+/// CLIENT LIST shows it too.
+pub fn log_in(session: &mut Session, shared: &Shared, user: Option<std::sync::Arc<auth::User>>) {
+    let name = user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+    session.user = user;
+    shared.clients.update(session.id, |e| e.user = name);
+}
+
 /// AUTH [user] password: becomes that user, or stays as it was.
 fn authenticate(session: &mut Session, shared: &Shared, user: Option<&[u8]>, password: &[u8]) -> Reply {
     if !shared.users.password_required() {
@@ -261,9 +264,7 @@ fn authenticate(session: &mut Session, shared: &Shared, user: Option<&[u8]>, pas
     }
     match shared.users.authenticate(user.unwrap_or(b"default"), password) {
         Some(u) => {
-            let name = u.name.clone();
-            session.user = Some(u);
-            shared.clients.update(session.id, |e| e.user = name);
+            log_in(session, shared, Some(u));
             Reply::ok()
         }
         None => {

@@ -22,13 +22,14 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(id: u64, user: Option<Arc<User>>) -> Session {
-        Session { id, protocol: Protocol::Resp2, name: None, multi: None, multi_failed: false, user }
+    /// A connection's state before it logs in (`local::log_in` sets the
+    /// user).
+    pub fn new(id: u64) -> Session {
+        Session { id, protocol: Protocol::Resp2, name: None, multi: None, multi_failed: false, user: None }
     }
 
-    /// RESET: back to a fresh connection's state (the id stays; the user
-    /// is what a new connection starts as).
-    pub fn reset(&mut self, initial_user: Option<Arc<User>>) {
-        *self = Session::new(self.id, initial_user);
+    /// RESET: back to a fresh connection's state (the id stays).
+    pub fn reset(&mut self) {
+        *self = Session::new(self.id);
     }
 }

@@ -98,11 +98,6 @@ impl Table {
         self.live += 1;
     }
 
-    /// Every slot, live or free (what the unique indexes resolve against).
-    pub fn slots(&self) -> &RowStore {
-        &self.slots
-    }
-
     /// The slot of the row whose key on unique index `unique` is `key`.
     pub fn unique_get(&self, unique: usize, key: &[Value]) -> Option<RowId> {
         self.uniques.get(unique).and_then(|u| u.get(key, &self.slots))

@@ -38,11 +38,10 @@ impl Database {
         match index {
             IndexRef::Unique { table, unique } => {
                 let t = self.table(table)?;
-                let u = t
-                    .uniques
-                    .get(unique)
-                    .ok_or_else(|| Error::Internal(format!("unique index {unique} missing on \"{}\"", t.def.name)))?;
-                Ok(u.get(key, t.slots()).into_iter().collect())
+                if unique >= t.uniques.len() {
+                    return Err(Error::Internal(format!("unique index {unique} missing on \"{}\"", t.def.name)));
+                }
+                Ok(t.unique_get(unique, key).into_iter().collect())
             }
             IndexRef::Derived(id) => {
                 if let Some(StructureData::TableIndex(ti)) = pending.and_then(|p| p.get(&id)).map(|s| &s.data) {

@@ -100,7 +100,7 @@ impl Database {
                 continue;
             }
             if let Some(key) = key_of(row, &u.def.columns) {
-                if let Some(id) = u.get(&key, t.slots()) {
+                if let Some(id) = t.unique_get(i, &key) {
                     return Ok(Some(id));
                 }
             }

@@ -91,8 +91,8 @@ impl RangeTree {
         stored.iter().map(move |&j| args.get_mut(j).map_or(Value::Null, |v| std::mem::replace(v, Value::Null)))
     }
 
-    fn empty_summaries(&self) -> impl Iterator<Item = Partial> + '_ {
-        self.stored.iter().map(|&j| Partial::empty(&self.aggs[j]))
+    fn empty_summaries<'a>(aggs: &'a [AggSpec], stored: &'a [usize]) -> impl Iterator<Item = Partial> + 'a {
+        stored.iter().map(|&j| Partial::empty(&aggs[j]))
     }
 
     fn priority(&self, n: u32) -> u64 {
@@ -168,8 +168,7 @@ impl RangeTree {
             None => {
                 self.nodes.push(node);
                 self.args.extend(Self::stored_args(&self.stored, args));
-                let empty: Vec<Partial> = self.empty_summaries().collect();
-                self.summaries.extend(empty);
+                self.summaries.extend(Self::empty_summaries(&self.aggs, &self.stored));
                 (self.nodes.len() - 1) as u32
             }
         };
@@ -256,8 +255,7 @@ impl RangeTree {
             let index = tree.nodes.len() as u32;
             tree.nodes.push(Node { value, identity, left: NIL, right: NIL, rows: 1 });
             tree.args.extend(Self::stored_args(&tree.stored, args));
-            let empty: Vec<Partial> = tree.empty_summaries().collect();
-            tree.summaries.extend(empty);
+            tree.summaries.extend(Self::empty_summaries(&tree.aggs, &tree.stored));
             let mut last = NIL;
             while let Some(&(top, top_priority)) = stack.last() {
                 if top_priority >= priority {

@@ -1,2 +1,0 @@
-PREPARE merchant_risk (BIGINT) AS
-    SELECT category, risk_score FROM merchants WHERE id = $1;

@@ -1,2 +1,0 @@
-PREPARE freeze_account (BIGINT) AS
-    UPDATE accounts SET frozen = TRUE WHERE id = $1;

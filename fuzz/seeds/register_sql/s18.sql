@@ -1,2 +1,0 @@
-PREPARE recategorize_merchant (BIGINT, TEXT) AS
-    UPDATE merchants SET category = $2 WHERE id = $1;
