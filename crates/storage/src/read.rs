@@ -176,8 +176,15 @@ impl Database {
         let mut out: Vec<Vec<Value>> = Vec::with_capacity(rows.len().min(limit.unwrap_or(usize::MAX)));
         let mut seen = hashbrown::HashSet::new();
         let mut skipped = 0;
+        // A select list that is the row's own columns in order (a grouped
+        // read's groups and aggregates, say) keeps the row as it is.
+        let identity = p.projection.iter().enumerate().all(|(i, e)| matches!(e, Expr::Column(c) if *c == i));
         for r in rows {
-            let projected = p.projection.iter().map(|e| eval(e, &r, params)).collect::<Result<Vec<_>, _>>()?;
+            let projected = if identity && r.len() == p.projection.len() {
+                r
+            } else {
+                p.projection.iter().map(|e| eval(e, &r, params)).collect::<Result<Vec<_>, _>>()?
+            };
             if p.distinct && !seen.insert(projected.clone()) {
                 continue;
             }

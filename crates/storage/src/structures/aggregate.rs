@@ -9,28 +9,42 @@ use std::sync::Arc;
 use aotdb_planner::eval::{eval, eval_predicate};
 use aotdb_planner::{AggSpec, AggregateSpec, Error as PlanError, SortSpec, Value};
 use hashbrown::HashMap;
+use smallvec::SmallVec;
 
 use super::agg_state::{AggState, Partial};
+use super::group_map::GroupMap;
 use super::range_tree::{RangeRow, RangeTree};
 use super::sort_key::{part, Identity, OrderedKey, Part};
 use crate::row::Key;
 
 #[derive(Debug)]
 enum Group {
-    Plain {
-        rows: u64,
-        states: Box<[AggState]>,
-    },
+    /// States inline for up to two aggregates: a read of a group then
+    /// touches the group's own slot only.
+    Plain { rows: u64, states: SmallVec<[AggState; 2]> },
     /// Boxed: a group is in a hash map slot, and most groups are plain.
     Ranged(Box<RangeTree>),
 }
 
-/// The groups of one key. A hash map: lookups on every write are O(1);
-/// reads that want group order sort the (few) groups they return.
-#[derive(Debug, Default)]
+/// The groups of one key (sorted when reads want group order, see
+/// `GroupMap`), and with an output order their ranking.
+#[derive(Debug)]
 struct KeyGroups {
-    groups: HashMap<Key, Group>,
+    groups: GroupMap<Group>,
     ranked: BTreeSet<OrderedKey>,
+}
+
+impl KeyGroups {
+    fn new(spec: &AggregateSpec) -> KeyGroups {
+        KeyGroups { groups: GroupMap::new(groups_sorted(spec)), ranked: BTreeSet::new() }
+    }
+}
+
+/// Whether a view keeps each key's groups sorted: when its reads walk them
+/// in group order, and nothing looks groups up by value on a hot path
+/// (ranked reads do; a range view has one tree per group).
+fn groups_sorted(spec: &AggregateSpec) -> bool {
+    spec.output.is_none() && spec.range.is_none() && !spec.group.is_empty()
 }
 
 #[derive(Debug)]
@@ -100,7 +114,12 @@ impl AggregateView {
             for ((eq, group), mut rows) in by_group {
                 rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
                 let tree = RangeTree::from_sorted(self.aggs.clone(), rows);
-                self.keys.entry(eq).or_default().groups.insert(group, Group::Ranged(Box::new(tree)));
+                let spec = &self.spec;
+                self.keys
+                    .entry(eq)
+                    .or_insert_with(|| KeyGroups::new(spec))
+                    .groups
+                    .insert(group, Group::Ranged(Box::new(tree)));
                 self.groups += 1;
             }
         } else {
@@ -129,14 +148,14 @@ impl AggregateView {
         hash_table(&self.keys)
             + sampled(self.keys.iter(), self.keys.len(), |(key, kg)| {
                 boxed_values(key)
-                    + hash_table(&kg.groups)
+                    + kg.groups.table_bytes()
                     + btree::<OrderedKey>(kg.ranked.len())
                     + sampled(kg.ranked.iter(), kg.ranked.len(), super::sort_key::ordered_key_heap)
                     + sampled(kg.groups.iter(), kg.groups.len(), |(group, g)| {
                         boxed_values(group)
                             + match g {
                                 Group::Plain { states, .. } => {
-                                    allocation(std::mem::size_of_val(&**states))
+                                    (if states.spilled() { allocation(std::mem::size_of_val(&**states)) } else { 0 })
                                         + states.iter().map(AggState::heap_bytes).sum::<usize>()
                                 }
                                 Group::Ranged(tree) => std::mem::size_of::<RangeTree>() + tree.heap_bytes(),
@@ -147,24 +166,18 @@ impl AggregateView {
 
     /// Adds (`sign` 1) or removes (`sign` -1) a contribution.
     pub fn apply(&mut self, c: &Contribution, sign: i64) {
-        use hashbrown::hash_map::EntryRef;
         if self.spec.range.is_some() && c.range.as_ref().is_none_or(|v| v.is_null()) {
             return;
         }
         let ranked = self.spec.output.is_some();
         // One hash lookup for the key and one for the group; a key is
         // cloned only when it is new.
-        let KeyGroups { groups, ranked: ranks } = self.keys.entry_ref(&c.eq).or_default();
-        let (group, created) = match groups.entry_ref(&c.group) {
-            EntryRef::Occupied(o) => (o.into_mut(), false),
-            EntryRef::Vacant(v) => {
-                let fresh = match &self.spec.range {
-                    Some(_) => Group::Ranged(Box::new(RangeTree::new(self.aggs.clone()))),
-                    None => Group::Plain { rows: 0, states: self.aggs.iter().map(AggState::new).collect() },
-                };
-                (v.insert(fresh), true)
-            }
-        };
+        let spec = &self.spec;
+        let KeyGroups { groups, ranked: ranks } = self.keys.entry_ref(&c.eq).or_insert_with(|| KeyGroups::new(spec));
+        let (group, created) = groups.get_or_insert_with(&c.group, || match &spec.range {
+            Some(_) => Group::Ranged(Box::new(RangeTree::new(self.aggs.clone()))),
+            None => Group::Plain { rows: 0, states: self.aggs.iter().map(AggState::new).collect() },
+        });
         if ranked && !created {
             if let Some(old) = rank_key(&self.spec, &self.aggs, &c.group, Some(group)) {
                 ranks.remove(&old);
@@ -228,13 +241,24 @@ impl AggregateView {
                     }
                 }
             } else {
-                let mut ordered: Vec<(&Key, &Group)> = kg.groups.iter().collect();
-                ordered.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                for (group, g) in ordered {
-                    let Some(row) = group_row(&self.aggs, group, g, range)? else { continue };
+                let mut each = |(group, g): (&Key, &Group)| -> Result<bool, PlanError> {
+                    let Some(row) = group_row(&self.aggs, group, g, range)? else { return Ok(true) };
                     produced = true;
-                    if !visit(row)? {
-                        return Ok(());
+                    visit(row)
+                };
+                if kg.groups.is_sorted() {
+                    for entry in kg.groups.iter() {
+                        if !each(entry)? {
+                            return Ok(());
+                        }
+                    }
+                } else {
+                    let mut ordered: Vec<(&Key, &Group)> = kg.groups.iter().collect();
+                    ordered.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                    for entry in ordered {
+                        if !each(entry)? {
+                            return Ok(());
+                        }
                     }
                 }
             }
@@ -255,7 +279,8 @@ fn group_row(
     g: &Group,
     range: RangeRead<'_>,
 ) -> Result<Option<Vec<Value>>, PlanError> {
-    let mut row: Vec<Value> = group.to_vec();
+    let mut row: Vec<Value> = Vec::with_capacity(group.len() + aggs.len());
+    row.extend_from_slice(group);
     match g {
         Group::Plain { states, .. } => {
             for (state, spec) in states.iter().zip(aggs) {

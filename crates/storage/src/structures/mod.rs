@@ -3,6 +3,7 @@
 
 mod agg_state;
 mod aggregate;
+mod group_map;
 mod range_tree;
 mod row_index;
 pub(crate) mod sort_key;

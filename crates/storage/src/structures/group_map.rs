@@ -1,0 +1,170 @@
+//! The groups of one key of an aggregate view, kept the way its reads use
+//! them. Views read in group order (GROUP BY without a ranked output)
+//! keep their groups in a vector sorted by group values: a read walks it
+//! in order without sorting, and the few groups of a key sit side by side.
+//! Views that reach groups by value from elsewhere (ranked top-N, range
+//! trees) keep a hash map, so a lookup stays O(1) however many groups a
+//! hot key collects.
+
+use hashbrown::HashMap;
+
+use aotdb_planner::Value;
+
+use crate::row::Key;
+
+#[derive(Debug)]
+pub enum GroupMap<G> {
+    Sorted(Vec<(Key, G)>),
+    Hashed(HashMap<Key, G>),
+}
+
+impl<G> GroupMap<G> {
+    pub fn new(sorted: bool) -> GroupMap<G> {
+        if sorted {
+            GroupMap::Sorted(Vec::new())
+        } else {
+            GroupMap::Hashed(HashMap::new())
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            GroupMap::Sorted(v) => v.len(),
+            GroupMap::Hashed(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, group: &[Value]) -> Option<&G> {
+        match self {
+            GroupMap::Sorted(v) => v.binary_search_by(|(k, _)| k.as_slice().cmp(group)).ok().map(|i| &v[i].1),
+            GroupMap::Hashed(m) => m.get(group),
+        }
+    }
+
+    /// The group's state, made by `fresh` (and its key cloned) only when
+    /// the group is new; the flag says whether it was.
+    pub fn get_or_insert_with(&mut self, group: &Key, fresh: impl FnOnce() -> G) -> (&mut G, bool) {
+        use hashbrown::hash_map::EntryRef;
+        match self {
+            GroupMap::Sorted(v) => match v.binary_search_by(|(k, _)| k.as_slice().cmp(group)) {
+                Ok(i) => (&mut v[i].1, false),
+                Err(i) => {
+                    v.insert(i, (group.clone(), fresh()));
+                    (&mut v[i].1, true)
+                }
+            },
+            GroupMap::Hashed(m) => match m.entry_ref(group) {
+                EntryRef::Occupied(o) => (o.into_mut(), false),
+                EntryRef::Vacant(e) => (e.insert(fresh()), true),
+            },
+        }
+    }
+
+    /// Adds a group known to be absent (bulk loads).
+    pub fn insert(&mut self, group: Key, g: G) {
+        match self {
+            GroupMap::Sorted(v) => {
+                let i = v.binary_search_by(|(k, _)| k.as_slice().cmp(&group)).unwrap_or_else(|i| i);
+                v.insert(i, (group, g));
+            }
+            GroupMap::Hashed(m) => {
+                m.insert(group, g);
+            }
+        }
+    }
+
+    pub fn remove(&mut self, group: &[Value]) {
+        match self {
+            GroupMap::Sorted(v) => {
+                if let Ok(i) = v.binary_search_by(|(k, _)| k.as_slice().cmp(group)) {
+                    v.remove(i);
+                    if v.capacity() > 8 && v.len() < v.capacity() / 4 {
+                        v.shrink_to(v.len() * 2);
+                    }
+                }
+            }
+            GroupMap::Hashed(m) => {
+                m.remove(group);
+            }
+        }
+    }
+
+    /// Every group; in group order when the map is sorted.
+    pub fn iter(&self) -> Iter<'_, G> {
+        match self {
+            GroupMap::Sorted(v) => Iter::Sorted(v.iter()),
+            GroupMap::Hashed(m) => Iter::Hashed(m.iter()),
+        }
+    }
+
+    /// Whether `iter` yields groups in order.
+    pub fn is_sorted(&self) -> bool {
+        matches!(self, GroupMap::Sorted(_))
+    }
+
+    /// Bytes of the map's own allocation (INFO memory).
+    pub fn table_bytes(&self) -> usize {
+        match self {
+            GroupMap::Sorted(v) => crate::memory::allocation(v.capacity() * std::mem::size_of::<(Key, G)>()),
+            GroupMap::Hashed(m) => crate::memory::hash_table(m),
+        }
+    }
+}
+
+pub enum Iter<'a, G> {
+    Sorted(std::slice::Iter<'a, (Key, G)>),
+    Hashed(hashbrown::hash_map::Iter<'a, Key, G>),
+}
+
+impl<'a, G> Iterator for Iter<'a, G> {
+    type Item = (&'a Key, &'a G);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Sorted(it) => it.next().map(|(k, g)| (k, g)),
+            Iter::Hashed(it) => it.next(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: i64) -> Key {
+        Key::One(Value::Int(i))
+    }
+
+    #[test]
+    fn sorted_and_hashed_hold_the_same_groups() {
+        for sorted in [true, false] {
+            let mut m: GroupMap<i64> = GroupMap::new(sorted);
+            for i in [5, 1, 9, 3, 7, 1, 5] {
+                let (g, _) = m.get_or_insert_with(&key(i), || 0);
+                *g += 1;
+            }
+            assert_eq!(m.len(), 5);
+            assert_eq!(m.get(&[Value::Int(1)]), Some(&2));
+            assert_eq!(m.get(&[Value::Int(2)]), None);
+            m.remove(&[Value::Int(5)]);
+            m.remove(&[Value::Int(4)]);
+            assert_eq!(m.len(), 4);
+            let mut keys: Vec<i64> = m
+                .iter()
+                .map(|(k, _)| match k.as_slice() {
+                    [Value::Int(i)] => *i,
+                    _ => -1,
+                })
+                .collect();
+            if sorted {
+                assert_eq!(keys, vec![1, 3, 7, 9]);
+            }
+            keys.sort();
+            assert_eq!(keys, vec![1, 3, 7, 9]);
+        }
+    }
+}
