@@ -2,19 +2,19 @@
 //! rows holding it. Rows with a NULL in the key are not indexed (an
 //! equality never matches NULL).
 
-use std::collections::BTreeSet;
-
 use aotdb_planner::Value;
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 
 use crate::row::{key_of, Key, RowId};
 
-/// The rows of one key. Most keys of a join column hold few rows; the set
-/// is ordered so iteration is deterministic.
+/// The rows of one key. Most keys of a join column hold few rows, but a
+/// hot one (the busiest merchant's payments) holds a large share of the
+/// table: a hash set keeps adding and removing one O(1) at any size, and
+/// `get` sorts, so callers see rows in slot order.
 #[derive(Debug)]
 enum RowSet {
     One(RowId),
-    Many(BTreeSet<RowId>),
+    Many(HashSet<RowId>),
 }
 
 #[derive(Debug)]
@@ -26,13 +26,14 @@ pub struct TableIndex {
 impl TableIndex {
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{boxed_values, btree, hash_table, sampled};
+        use crate::memory::{boxed_values, hash_table, sampled};
+        let hash_set = |set: &HashSet<RowId>| set.capacity() * (std::mem::size_of::<RowId>() + 1);
         hash_table(&self.map)
             + sampled(self.map.iter(), self.map.len(), |(key, rows)| {
                 boxed_values(key)
                     + match rows {
                         RowSet::One(_) => 0,
-                        RowSet::Many(set) => btree::<RowId>(set.len()),
+                        RowSet::Many(set) => hash_set(set),
                     }
             })
     }
@@ -48,7 +49,7 @@ impl TableIndex {
                 self.map.insert(key, RowSet::One(id));
             }
             Some(RowSet::One(existing)) => {
-                let set = BTreeSet::from([*existing, id]);
+                let set = HashSet::from_iter([*existing, id]);
                 self.map.insert(key, RowSet::Many(set));
             }
             Some(RowSet::Many(set)) => {
@@ -65,8 +66,11 @@ impl TableIndex {
             Some(RowSet::Many(set)) => {
                 set.remove(&id);
                 if set.len() == 1 {
-                    let last = *set.iter().next().expect("one left");
-                    self.map.insert(key.clone(), RowSet::One(last));
+                    if let Some(&last) = set.iter().next() {
+                        self.map.insert(key.clone(), RowSet::One(last));
+                    }
+                } else if set.capacity() > 64 && set.len() < set.capacity() / 8 {
+                    set.shrink_to(set.len() * 2);
                 }
                 false
             }
@@ -86,7 +90,11 @@ impl TableIndex {
         match self.map.get(key) {
             None => Vec::new(),
             Some(RowSet::One(id)) => vec![*id],
-            Some(RowSet::Many(set)) => set.iter().copied().collect(),
+            Some(RowSet::Many(set)) => {
+                let mut ids: Vec<RowId> = set.iter().copied().collect();
+                ids.sort_unstable();
+                ids
+            }
         }
     }
 
