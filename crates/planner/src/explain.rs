@@ -365,13 +365,28 @@ fn maintenance(catalog: &Catalog, table: TableId, changed: Option<&[usize]>, out
             StructureSpec::Aggregate(_) => "O(1)",
         };
         let fan_out = match spec.view() {
-            Some(view) if view.anchor() != table => {
+            Some(view) if view.anchor() != table => match spec.as_ref() {
+                StructureSpec::Aggregate(a) if crate::partials::partial_plan(a).is_some() => {
+                    let anchor = table_name(catalog, view.anchor());
+                    let name = namer(catalog, view);
+                    let keys: Vec<String> = crate::partials::partial_plan(a)
+                        .map(|p| p.fact_keys.iter().map(|e| expr_sql(e, &name)).collect())
+                        .unwrap_or_default();
+                    let per = if keys.is_empty() { String::new() } else { format!(" per ({})", keys.join(", ")) };
+                    format!(
+                        "; fan-out: one partial aggregate{per} of the {anchor} rows that join the changed {} row \
+                         (kept beside the view, so the rows themselves are not revisited)",
+                        t.name
+                    )
+                }
+                _ => {
                 let anchor = table_name(catalog, view.anchor());
                 format!(
                     "; fan-out: every {anchor} row that joins the changed {} row (all of them, in the worst case)",
                     t.name
                 )
-            }
+                }
+            },
             _ => String::new(),
         };
         out.push(format!("{what}: {per_row} per view row{fan_out}"));

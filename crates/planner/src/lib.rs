@@ -10,6 +10,7 @@ pub mod estimate;
 pub mod eval;
 mod explain;
 mod expr;
+mod partials;
 mod plan;
 mod script;
 mod structure;
@@ -29,6 +30,7 @@ pub use plan::{
     ConflictAction, Cost, DeletePlan, Grouping, InsertPlan, OnConflict, OutputColumn, Plan, RangeBounds, RowFinder,
     SelectPlan, SortKey, Source, Statement, UpdatePlan,
 };
+pub use partials::{partial_plan, KeySource, PartialPlan};
 pub use script::{apply_script, deallocate, prepare, Change};
 pub use structure::{
     AggFunc, AggSpec, AggregateSpec, BackLink, IndexRef, JoinStep, OutputOrder, SortSpec, StructureId, StructureSpec,

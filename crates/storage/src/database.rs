@@ -144,6 +144,7 @@ impl Database {
                 let mut rows = Vec::new();
                 let mut entries = Vec::new();
                 let mut contributions = Vec::new();
+                let mut partials = Vec::new();
                 let mut collect = |identity: Identity, values: &[aotdb_planner::Value]| -> Result<()> {
                     match &structure.data {
                         StructureData::RowIndex(_) => entries.push(structure.row_entry_of(identity, values)?),
@@ -161,6 +162,9 @@ impl Database {
                             collect(Identity::One(id), row)?;
                         }
                     } else {
+                        if let StructureData::Aggregate(a) = &structure.data {
+                            partials.extend(a.partial_contribution(row)?);
+                        }
                         rows.clear();
                         self.expand_with(view, id, row, &mut rows, Some(pending))?;
                         for r in rows.drain(..) {
@@ -170,7 +174,7 @@ impl Database {
                 }
                 match &mut structure.data {
                     StructureData::RowIndex(ri) => ri.bulk_load(entries),
-                    StructureData::Aggregate(a) => a.bulk_load(contributions),
+                    StructureData::Aggregate(a) => a.bulk_load(contributions, partials),
                     StructureData::TableIndex(_) => {}
                 }
             }

@@ -16,7 +16,7 @@ use hashbrown::HashMap;
 use crate::database::{Database, StructureData};
 use crate::error::{Error, Result};
 use crate::row::{Row, RowId};
-use crate::structures::{Contribution, Identity, RowIndexEntry};
+use crate::structures::{Contribution, Identity, PartialContribution, PartialMove, RowIndexEntry};
 use crate::undo::{UndoEntry, UndoLog};
 use crate::view::ViewRow;
 
@@ -42,12 +42,18 @@ enum BeforeKind {
     /// A joined table changed: the anchor rows its row reaches, and their
     /// view rows before the change.
     Joined { anchors: Vec<RowId>, old_rows: Vec<ViewRow> },
+    /// The joined table of an aggregate view that keeps partials under
+    /// its join changed: the partials move between groups, the rows that
+    /// join it are not visited.
+    Dimension,
 }
 
 /// Evaluated differences for one structure, ready to apply.
 enum Prepared {
     Rows { structure: StructureId, remove: Vec<RowIndexEntry>, insert: Vec<RowIndexEntry> },
     Aggregate { structure: StructureId, remove: Vec<Contribution>, add: Vec<Contribution> },
+    Partial { structure: StructureId, remove: Option<PartialContribution>, add: Option<PartialContribution> },
+    Moves { structure: StructureId, moves: Vec<PartialMove> },
 }
 
 impl Database {
@@ -226,6 +232,8 @@ impl Database {
             }
             if step == 0 {
                 out.push(Before { structure: sid, kind: BeforeKind::Anchored });
+            } else if step == 1 && matches!(&s.data, StructureData::Aggregate(a) if a.has_partials()) {
+                out.push(Before { structure: sid, kind: BeforeKind::Dimension });
             } else {
                 let mut anchors = Vec::new();
                 for r in [old, new].into_iter().flatten() {
@@ -285,6 +293,21 @@ impl Database {
                         self.expand(view, id, r, &mut new_rows)?;
                     }
                     prepared.push(self.diff(b.structure, &old_rows, &new_rows)?);
+                    if let StructureData::Aggregate(a) = &s.data {
+                        if a.has_partials() {
+                            let remove = previous.map(|r| a.partial_contribution(r)).transpose()?.flatten();
+                            let add = current.map(|r| a.partial_contribution(r)).transpose()?.flatten();
+                            if remove != add {
+                                prepared.push(Prepared::Partial { structure: b.structure, remove, add });
+                            }
+                        }
+                    }
+                }
+                BeforeKind::Dimension => {
+                    if let StructureData::Aggregate(a) = &s.data {
+                        let moves = a.partial_moves(previous, current)?;
+                        prepared.push(Prepared::Moves { structure: b.structure, moves });
+                    }
                 }
                 BeforeKind::Joined { anchors, old_rows } => {
                     let mut new_rows = Vec::new();
@@ -395,6 +418,25 @@ impl Database {
                         }
                         for e in insert {
                             ri.insert(e);
+                        }
+                    }
+                }
+                Prepared::Partial { structure, remove, add } => {
+                    if let Some(StructureData::Aggregate(a)) = self.structures.get_mut(&structure).map(|s| &mut s.data)
+                    {
+                        if let Some(c) = &remove {
+                            a.apply_partial(c, -1);
+                        }
+                        if let Some(c) = &add {
+                            a.apply_partial(c, 1);
+                        }
+                    }
+                }
+                Prepared::Moves { structure, moves } => {
+                    if let Some(StructureData::Aggregate(a)) = self.structures.get_mut(&structure).map(|s| &mut s.data)
+                    {
+                        for m in &moves {
+                            a.apply_move(m);
                         }
                     }
                 }

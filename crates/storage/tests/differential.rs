@@ -81,6 +81,8 @@ CREATE TABLE payments (id BIGINT PRIMARY KEY, account_id BIGINT NOT NULL, mercha
         ("spend_since", "SELECT COUNT(*), COALESCE(SUM(amount), 0), MIN(amount), MAX(amount) FROM payments WHERE account_id = $1 AND status = 'approved' AND created_at >= $2", &[Gen::Int(40), Gen::Int(1000)]),
         ("spend_between", "SELECT COUNT(*), SUM(amount) FROM payments WHERE status <> 'declined' AND created_at > $1 AND created_at <= $2", &[Gen::Int(1000), Gen::Int(1000)]),
         ("by_category", "SELECT m.category, COUNT(*), SUM(p.amount), MAX(p.amount) FROM payments p JOIN merchants m ON p.merchant_id = m.id WHERE p.account_id = $1 AND p.status = 'approved' GROUP BY m.category ORDER BY m.category", &[Gen::Int(40)]),
+        ("category_top", "SELECT m.category, SUM(p.amount) AS total, MIN(p.amount) FROM payments p JOIN merchants m ON m.id = p.merchant_id WHERE m.risk > 30 AND p.status <> 'declined' GROUP BY m.category ORDER BY total DESC, m.category LIMIT 2", &[]),
+        ("risk_by_account", "SELECT m.risk, COUNT(*), COUNT(DISTINCT p.status) FROM payments p JOIN merchants m ON m.id = p.merchant_id WHERE p.account_id = $1 GROUP BY m.risk ORDER BY m.risk NULLS FIRST", &[Gen::Int(40)]),
         ("top_merchants", "SELECT merchant_id, COUNT(*) AS n FROM payments WHERE account_id = $1 GROUP BY merchant_id ORDER BY n DESC, merchant_id NULLS LAST LIMIT 3", &[Gen::Int(40)]),
         ("top_paged", "SELECT merchant_id, SUM(amount) AS total FROM payments WHERE merchant_id IS NOT NULL GROUP BY merchant_id HAVING COUNT(*) >= 2 ORDER BY total DESC, merchant_id LIMIT $1 OFFSET $2", &[Gen::Int(5), Gen::Int(3)]),
         ("recent", "SELECT id, amount, status FROM payments WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT 4", &[Gen::Int(40)]),

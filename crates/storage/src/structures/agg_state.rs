@@ -115,6 +115,53 @@ impl AggState {
     }
 }
 
+impl AggState {
+    /// Adds (`sign` 1) or removes (`sign` -1) every row another state of
+    /// the same aggregate took in (a partial joining or leaving a group).
+    pub fn merge(&mut self, other: &AggState, sign: i64) {
+        match (self, other) {
+            (AggState::Count(c), AggState::Count(o)) => *c += sign * o,
+            (AggState::SumInt { sum, n }, AggState::SumInt { sum: o, n: on }) => {
+                *sum += sign as i128 * o.get();
+                *n += sign * on;
+            }
+            (AggState::SumFloat { sum, n }, AggState::SumFloat { sum: o, n: on }) => {
+                *sum += sign as f64 * o;
+                *n += sign * on;
+                if *n == 0 {
+                    *sum = 0.0;
+                }
+            }
+            (AggState::Extremes(map), AggState::Extremes(o)) => {
+                for (v, count) in o {
+                    if sign > 0 {
+                        *map.entry(v.clone()).or_insert(0) += count;
+                    } else if let Some(c) = map.get_mut(v) {
+                        *c = c.saturating_sub(*count);
+                        if *c == 0 {
+                            map.remove(v);
+                        }
+                    }
+                }
+            }
+            (AggState::Distinct(map), AggState::Distinct(o)) => {
+                for (v, count) in o.iter() {
+                    if sign > 0 {
+                        *map.entry(v.clone()).or_insert(0) += count;
+                    } else if let Some(c) = map.get_mut(v) {
+                        *c = c.saturating_sub(*count);
+                        if *c == 0 {
+                            map.remove(v);
+                        }
+                    }
+                }
+            }
+            // States of one aggregate are always of one kind.
+            _ => {}
+        }
+    }
+}
+
 fn multiset_apply(map: &mut BTreeMap<Value, u32>, v: &Value, sign: i64) {
     if sign > 0 {
         *map.entry(v.clone()).or_insert(0) += 1;

@@ -13,6 +13,7 @@ use smallvec::SmallVec;
 
 use super::agg_state::{AggState, Partial};
 use super::group_map::GroupMap;
+use super::partials::{PartialContribution, PartialGroup, PartialMove, Partials};
 use super::range_tree::{RangeRow, RangeTree};
 use super::sort_key::{part, Identity, OrderedKey, Part};
 use crate::row::Key;
@@ -53,6 +54,9 @@ pub struct AggregateView {
     aggs: Arc<[AggSpec]>,
     keys: HashMap<Key, KeyGroups>,
     groups: usize,
+    /// Partial aggregates under the view's join, when its shape allows
+    /// (`aotdb_planner::partial_plan`).
+    partials: Option<Partials>,
 }
 
 /// What one view row adds to (or takes from) the view.
@@ -73,7 +77,8 @@ pub type RangeRead<'a> = (Option<&'a (Value, bool)>, Option<&'a (Value, bool)>);
 impl AggregateView {
     pub fn new(spec: AggregateSpec) -> AggregateView {
         let aggs: Arc<[AggSpec]> = spec.aggs.clone().into();
-        AggregateView { spec, aggs, keys: HashMap::new(), groups: 0 }
+        let partials = aotdb_planner::partial_plan(&spec).map(|plan| Partials::new(plan, spec.eq.len()));
+        AggregateView { spec, aggs, keys: HashMap::new(), groups: 0, partials }
     }
 
     pub fn groups(&self) -> usize {
@@ -104,7 +109,12 @@ impl AggregateView {
     /// Builds the view from all its rows at once (after a restart or for a
     /// new statement): groups first, then each ranked group once, and range
     /// trees built from sorted rows.
-    pub fn bulk_load(&mut self, contributions: Vec<Contribution>) {
+    pub fn bulk_load(&mut self, contributions: Vec<Contribution>, partials: Vec<PartialContribution>) {
+        if let Some(p) = &mut self.partials {
+            for c in &partials {
+                p.apply(&self.aggs, c, 1);
+            }
+        }
         if self.spec.range.is_some() {
             let mut by_group: HashMap<(Key, Key), Vec<RangeRow>> = HashMap::new();
             for c in contributions {
@@ -145,7 +155,8 @@ impl AggregateView {
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
         use crate::memory::{allocation, boxed_values, btree, hash_table, sampled};
-        hash_table(&self.keys)
+        self.partials.as_ref().map_or(0, Partials::heap_bytes)
+            + hash_table(&self.keys)
             + sampled(self.keys.iter(), self.keys.len(), |(key, kg)| {
                 boxed_values(key)
                     + kg.groups.table_bytes()
@@ -169,23 +180,10 @@ impl AggregateView {
         if self.spec.range.is_some() && c.range.as_ref().is_none_or(|v| v.is_null()) {
             return;
         }
-        let ranked = self.spec.output.is_some();
-        // One hash lookup for the key and one for the group; a key is
-        // cloned only when it is new.
-        let spec = &self.spec;
-        let KeyGroups { groups, ranked: ranks } = self.keys.entry_ref(&c.eq).or_insert_with(|| KeyGroups::new(spec));
-        let (group, created) = groups.get_or_insert_with(&c.group, || match &spec.range {
-            Some(_) => Group::Ranged(Box::new(RangeTree::new(self.aggs.clone()))),
-            None => Group::Plain { rows: 0, states: self.aggs.iter().map(AggState::new).collect() },
-        });
-        if ranked && !created {
-            if let Some(old) = rank_key(&self.spec, &self.aggs, &c.group, Some(group)) {
-                ranks.remove(&old);
-            }
-        }
-        let empty = match group {
+        let aggs = &self.aggs;
+        update_group(&self.spec, aggs, &mut self.keys, &mut self.groups, &c.eq, &c.group, |group| match group {
             Group::Plain { rows, states } => {
-                for (state, (spec, arg)) in states.iter_mut().zip(self.aggs.iter().zip(c.args.iter())) {
+                for (state, (spec, arg)) in states.iter_mut().zip(aggs.iter().zip(c.args.iter())) {
                     state.apply(spec.arg.as_ref().map(|_| arg), sign);
                 }
                 *rows = rows.saturating_add_signed(sign);
@@ -200,21 +198,64 @@ impl AggregateView {
                 }
                 tree.is_empty()
             }
-        };
-        if !empty && ranked {
-            if let Some(new) = rank_key(&self.spec, &self.aggs, &c.group, Some(group)) {
-                ranks.insert(new);
+        });
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) a partial's rows to the
+    /// group `(eq, group)`.
+    fn apply_partial_to(&mut self, eq: &Key, group: &Key, partial: &PartialGroup, sign: i64) {
+        update_group(&self.spec, &self.aggs, &mut self.keys, &mut self.groups, eq, group, |g| match g {
+            Group::Plain { rows, states } => {
+                for (state, other) in states.iter_mut().zip(partial.states.iter()) {
+                    state.merge(other, sign);
+                }
+                *rows = rows.saturating_add_signed(sign * partial.rows as i64);
+                *rows == 0
             }
+            // Views with a range column keep no partials.
+            Group::Ranged(tree) => tree.is_empty(),
+        });
+    }
+
+    /// Whether the view keeps partials under its join.
+    pub fn has_partials(&self) -> bool {
+        self.partials.is_some()
+    }
+
+    /// What a fact (anchor) row contributes to the partials, if the view
+    /// keeps them and the row belongs in one.
+    pub fn partial_contribution(&self, fact: &[Value]) -> Result<Option<PartialContribution>, PlanError> {
+        match &self.partials {
+            Some(p) => p.contribution(&self.aggs, fact),
+            None => Ok(None),
         }
-        if created {
-            self.groups += 1;
+    }
+
+    pub fn apply_partial(&mut self, c: &PartialContribution, sign: i64) {
+        if let Some(p) = &mut self.partials {
+            p.apply(&self.aggs, c, sign);
         }
-        if empty {
-            groups.remove(&c.group);
-            self.groups -= 1;
-            if groups.is_empty() {
-                self.keys.remove(&c.eq);
-            }
+    }
+
+    /// The group moves a change to a dimension row makes (empty when the
+    /// view keeps no partials).
+    pub fn partial_moves(
+        &self,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<Vec<PartialMove>, PlanError> {
+        match &self.partials {
+            Some(p) => p.moves(old, new),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub fn apply_move(&mut self, m: &PartialMove) {
+        if let Some((eq, group)) = &m.from {
+            self.apply_partial_to(eq, group, &m.group, -1);
+        }
+        if let Some((eq, group)) = &m.to {
+            self.apply_partial_to(eq, group, &m.group, 1);
         }
     }
 
@@ -268,6 +309,49 @@ impl AggregateView {
             visit(empty)?;
         }
         Ok(())
+    }
+}
+
+/// Finds or makes the group `(eq, group_key)`, lets `change` update it
+/// (returning whether it is now empty), and keeps the ranking and the
+/// group count.
+fn update_group(
+    spec: &AggregateSpec,
+    aggs: &Arc<[AggSpec]>,
+    keys: &mut HashMap<Key, KeyGroups>,
+    count: &mut usize,
+    eq: &Key,
+    group_key: &Key,
+    change: impl FnOnce(&mut Group) -> bool,
+) {
+    let ranked = spec.output.is_some();
+    // One hash lookup for the key and one for the group; a key is cloned
+    // only when it is new.
+    let KeyGroups { groups, ranked: ranks } = keys.entry_ref(eq).or_insert_with(|| KeyGroups::new(spec));
+    let (group, created) = groups.get_or_insert_with(group_key, || match &spec.range {
+        Some(_) => Group::Ranged(Box::new(RangeTree::new(aggs.clone()))),
+        None => Group::Plain { rows: 0, states: aggs.iter().map(AggState::new).collect() },
+    });
+    if ranked && !created {
+        if let Some(old) = rank_key(spec, aggs, group_key, Some(group)) {
+            ranks.remove(&old);
+        }
+    }
+    let empty = change(group);
+    if !empty && ranked {
+        if let Some(new) = rank_key(spec, aggs, group_key, Some(group)) {
+            ranks.insert(new);
+        }
+    }
+    if created {
+        *count += 1;
+    }
+    if empty {
+        groups.remove(group_key);
+        *count -= 1;
+        if groups.is_empty() {
+            keys.remove(eq);
+        }
     }
 }
 

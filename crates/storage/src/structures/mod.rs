@@ -4,6 +4,7 @@
 mod agg_state;
 mod aggregate;
 mod group_map;
+mod partials;
 mod range_tree;
 mod row_index;
 pub(crate) mod sort_key;
@@ -11,6 +12,7 @@ mod table_index;
 
 pub use agg_state::AggState as AggStateForRead;
 pub use aggregate::{AggregateView, Contribution};
+pub use partials::{PartialContribution, PartialMove};
 pub use row_index::{RowIndex, RowIndexEntry};
 pub use sort_key::Identity;
 pub use table_index::TableIndex;

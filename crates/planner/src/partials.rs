@@ -1,0 +1,124 @@
+//! Partial aggregates under a many-to-one join. An aggregate view over
+//! `fact JOIN dimension ON dimension.key = fact.column` whose groups take
+//! values from the dimension (`GROUP BY merchants.category`) would, when a
+//! dimension row changes, have to move every fact row that joins it from
+//! one group to another. When the view's shape allows, storage also keeps
+//! the fact rows' aggregates per (join key, the view's fact-side keys): a
+//! dimension change then moves one partial per fact-side key instead of
+//! one contribution per fact row (one per account that paid the merchant,
+//! not one per payment).
+//!
+//! The shape: two tables, an inner join through a unique index of the
+//! dimension (at most one dimension row per key), no range column, every
+//! aggregate argument over the fact table, and every key expression and
+//! every condition over one side only.
+
+use crate::expr::Expr;
+use crate::structure::{AggregateSpec, IndexRef};
+
+/// How storage keeps and moves the partials of one aggregate view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartialPlan {
+    /// The join key, over the fact (anchor) row.
+    pub join: Vec<Expr>,
+    /// Columns of the dimension row matched by `join`, in the same order.
+    pub join_columns: Vec<usize>,
+    /// Conditions over the fact row alone.
+    pub fact_filter: Option<Expr>,
+    /// Conditions over the dimension's columns alone (over a view row).
+    pub dimension_filter: Option<Expr>,
+    /// The fact-side key expressions (over the fact row): a partial's key
+    /// besides the join key.
+    pub fact_keys: Vec<Expr>,
+    /// For each of the view's eq then group expressions, where its value
+    /// comes from.
+    pub key_sources: Vec<KeySource>,
+    /// Where the dimension's columns sit in a view row, and its width.
+    pub dimension_offset: usize,
+    pub width: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySource {
+    /// The `n`-th of `fact_keys`.
+    Fact(usize),
+    /// An expression over the dimension's columns (over a view row).
+    Dimension(Expr),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Fact,
+    Dimension,
+    Both,
+}
+
+/// The partial plan for an aggregate view, or `None` when its shape does
+/// not allow one (storage then follows dimension changes row by row).
+pub fn partial_plan(spec: &AggregateSpec) -> Option<PartialPlan> {
+    let view = &spec.view;
+    let [fact, dim] = view.steps.as_slice() else { return None };
+    // A self-join's changes are both fact and dimension changes; those
+    // keep the row-by-row path.
+    if dim.outer || dim.lookup.is_empty() || spec.range.is_some() || dim.table == fact.table {
+        return None;
+    }
+    if !matches!(dim.lookup_index, Some(IndexRef::Unique { table, .. }) if table == dim.table) {
+        return None;
+    }
+    let side = |e: &Expr| -> Side {
+        let cols = e.columns();
+        let in_fact = |c: &usize| *c >= fact.offset && *c < fact.offset + fact.columns;
+        let in_dim = |c: &usize| *c >= dim.offset && *c < dim.offset + dim.columns;
+        if cols.iter().all(in_fact) {
+            Side::Fact
+        } else if cols.iter().all(in_dim) {
+            Side::Dimension
+        } else {
+            Side::Both
+        }
+    };
+    // The fact row is the view row's first columns, so expressions over
+    // it evaluate on the fact row alone.
+    if fact.offset != 0 {
+        return None;
+    }
+    if spec.aggs.iter().filter_map(|a| a.arg.as_ref()).any(|e| side(e) != Side::Fact) {
+        return None;
+    }
+    if dim.lookup.iter().any(|(_, e)| side(e) != Side::Fact) {
+        return None;
+    }
+    let mut fact_conditions = Vec::new();
+    let mut dimension_conditions = Vec::new();
+    let conditions = [&fact.condition, &dim.condition, &view.filter];
+    for part in conditions.into_iter().flatten().flat_map(|c| c.clone().conjuncts()) {
+        match side(&part) {
+            Side::Fact => fact_conditions.push(part),
+            Side::Dimension => dimension_conditions.push(part),
+            Side::Both => return None,
+        }
+    }
+    let mut fact_keys = Vec::new();
+    let mut key_sources = Vec::new();
+    for e in spec.eq.iter().chain(&spec.group) {
+        match side(e) {
+            Side::Fact => {
+                key_sources.push(KeySource::Fact(fact_keys.len()));
+                fact_keys.push(e.clone());
+            }
+            Side::Dimension => key_sources.push(KeySource::Dimension(e.clone())),
+            Side::Both => return None,
+        }
+    }
+    Some(PartialPlan {
+        join: dim.lookup.iter().map(|(_, e)| e.clone()).collect(),
+        join_columns: dim.lookup.iter().map(|(c, _)| *c).collect(),
+        fact_filter: Expr::and_all(fact_conditions),
+        dimension_filter: Expr::and_all(dimension_conditions),
+        fact_keys,
+        key_sources,
+        dimension_offset: dim.offset,
+        width: view.width,
+    })
+}

@@ -1,0 +1,186 @@
+//! The partial aggregates an aggregate view keeps under a many-to-one join
+//! (see `aotdb_planner::partials`): fact rows' aggregates per join key and
+//! fact-side key. Fact changes add to and take from one partial; a change
+//! to a dimension row becomes a list of moves, one per partial under its
+//! join key, from the view group the old dimension row put it in to the
+//! one the new row puts it in.
+
+use aotdb_planner::eval::{eval, eval_predicate};
+use aotdb_planner::{AggSpec, Error as PlanError, KeySource, PartialPlan, Value};
+use hashbrown::HashMap;
+use smallvec::SmallVec;
+
+use super::agg_state::AggState;
+use crate::row::Key;
+
+/// The running aggregates of some rows.
+#[derive(Debug, Clone)]
+pub struct PartialGroup {
+    pub rows: u64,
+    pub states: SmallVec<[AggState; 2]>,
+}
+
+/// What one fact row adds to (or takes from) the partials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartialContribution {
+    join: Key,
+    fact: Key,
+    args: Box<[Value]>,
+}
+
+/// One partial leaving a view group (`from`) and joining another (`to`);
+/// either may be absent (the dimension row did not exist, or its
+/// conditions failed).
+#[derive(Debug)]
+pub struct PartialMove {
+    pub from: Option<(Key, Key)>,
+    pub to: Option<(Key, Key)>,
+    pub group: PartialGroup,
+}
+
+#[derive(Debug)]
+pub struct Partials {
+    plan: PartialPlan,
+    /// How many of the view's keys are eq keys (the rest are group keys).
+    eq_len: usize,
+    by_join: HashMap<Key, HashMap<Key, PartialGroup>>,
+    count: usize,
+}
+
+impl Partials {
+    pub fn new(plan: PartialPlan, eq_len: usize) -> Partials {
+        Partials { plan, eq_len, by_join: HashMap::new(), count: 0 }
+    }
+
+
+    /// Approximate heap bytes (INFO memory).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{boxed_values, hash_table, sampled};
+        hash_table(&self.by_join)
+            + sampled(self.by_join.iter(), self.by_join.len(), |(key, inner)| {
+                boxed_values(key)
+                    + hash_table(inner)
+                    + sampled(inner.iter(), inner.len(), |(k, g)| {
+                        boxed_values(k) + g.states.iter().map(AggState::heap_bytes).sum::<usize>()
+                    })
+            })
+    }
+
+    /// What a fact row contributes: `None` when it fails the fact-side
+    /// conditions or its join key is NULL (it can never join).
+    pub fn contribution(&self, aggs: &[AggSpec], fact: &[Value]) -> Result<Option<PartialContribution>, PlanError> {
+        if let Some(f) = &self.plan.fact_filter {
+            if !eval_predicate(f, fact, &[])? {
+                return Ok(None);
+            }
+        }
+        let join = self.plan.join.iter().map(|e| eval(e, fact, &[])).collect::<Result<Vec<_>, _>>()?;
+        if join.iter().any(Value::is_null) {
+            return Ok(None);
+        }
+        let keys = self.plan.fact_keys.iter().map(|e| eval(e, fact, &[])).collect::<Result<Vec<_>, _>>()?;
+        let args = aggs
+            .iter()
+            .map(|a| a.arg.as_ref().map_or(Ok(Value::Null), |e| eval(e, fact, &[])))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_boxed_slice();
+        Ok(Some(PartialContribution { join: Key::from_vec(join), fact: Key::from_vec(keys), args }))
+    }
+
+    pub fn apply(&mut self, aggs: &[AggSpec], c: &PartialContribution, sign: i64) {
+        let inner = self.by_join.entry_ref(&c.join).or_default();
+        let group = inner
+            .entry_ref(&c.fact)
+            .or_insert_with(|| PartialGroup { rows: 0, states: aggs.iter().map(AggState::new).collect() });
+        if group.rows == 0 {
+            self.count += 1;
+        }
+        for (state, (spec, arg)) in group.states.iter_mut().zip(aggs.iter().zip(c.args.iter())) {
+            state.apply(spec.arg.as_ref().map(|_| arg), sign);
+        }
+        group.rows = group.rows.saturating_add_signed(sign);
+        if group.rows == 0 {
+            inner.remove(&c.fact);
+            self.count -= 1;
+            if inner.is_empty() {
+                self.by_join.remove(&c.join);
+            }
+        }
+    }
+
+    /// The moves a change of one dimension row makes: `old` and `new` are
+    /// the row before and after (absent for an insert or a delete).
+    pub fn moves(&self, old: Option<&[Value]>, new: Option<&[Value]>) -> Result<Vec<PartialMove>, PlanError> {
+        let key_of = |row: &[Value]| -> Option<Key> {
+            let key: Vec<Value> = self.plan.join_columns.iter().map(|&c| row.get(c).cloned()).collect::<Option<_>>()?;
+            (!key.iter().any(Value::is_null)).then(|| Key::from_vec(key))
+        };
+        let old_key = old.and_then(key_of);
+        let new_key = new.and_then(key_of);
+        let mut affected: Vec<&Key> = old_key.iter().collect();
+        if let Some(k) = &new_key {
+            if old_key.as_ref() != Some(k) {
+                affected.push(k);
+            }
+        }
+        let mut moves = Vec::new();
+        for key in affected {
+            let Some(partials) = self.by_join.get(key.as_slice()) else { continue };
+            // The unique index allows one dimension row per key: before the
+            // change it was `old` if `old` held the key, after it `new`.
+            let before = old.filter(|_| old_key.as_ref() == Some(key));
+            let after = new.filter(|_| new_key.as_ref() == Some(key));
+            let before = self.dimension_values(before)?;
+            let after = self.dimension_values(after)?;
+            if before == after {
+                continue;
+            }
+            for (fact, group) in partials {
+                let from = before.as_ref().map(|d| self.view_keys(fact, d));
+                let to = after.as_ref().map(|d| self.view_keys(fact, d));
+                if from != to {
+                    moves.push(PartialMove { from, to, group: group.clone() });
+                }
+            }
+        }
+        Ok(moves)
+    }
+
+    /// The dimension-side key values for a dimension row, or `None` when
+    /// there is no row or it fails the dimension-side conditions.
+    fn dimension_values(&self, row: Option<&[Value]>) -> Result<Option<Vec<Value>>, PlanError> {
+        let Some(row) = row else { return Ok(None) };
+        let mut view_row = vec![Value::Null; self.plan.width];
+        let offset = self.plan.dimension_offset;
+        let end = (offset + row.len()).min(view_row.len());
+        view_row[offset..end].clone_from_slice(&row[..end - offset]);
+        if let Some(f) = &self.plan.dimension_filter {
+            if !eval_predicate(f, &view_row, &[])? {
+                return Ok(None);
+            }
+        }
+        let mut values = Vec::new();
+        for source in &self.plan.key_sources {
+            if let KeySource::Dimension(e) = source {
+                values.push(eval(e, &view_row, &[])?);
+            }
+        }
+        Ok(Some(values))
+    }
+
+    /// A partial's view group: its fact-side keys and the dimension's.
+    fn view_keys(&self, fact: &Key, dimension: &[Value]) -> (Key, Key) {
+        let mut from_dimension = dimension.iter();
+        let values: Vec<Value> = self
+            .plan
+            .key_sources
+            .iter()
+            .map(|s| match s {
+                KeySource::Fact(i) => fact.get(*i).cloned().unwrap_or(Value::Null),
+                KeySource::Dimension(_) => from_dimension.next().cloned().unwrap_or(Value::Null),
+            })
+            .collect();
+        let (eq, group) = values.split_at(self.eq_len.min(values.len()));
+        (Key::from_vec(eq.to_vec()), Key::from_vec(group.to_vec()))
+    }
+}
