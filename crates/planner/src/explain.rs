@@ -372,19 +372,19 @@ fn maintenance(catalog: &Catalog, table: TableId, changed: Option<&[usize]>, out
                     let keys: Vec<String> = crate::partials::partial_plan(a)
                         .map(|p| p.fact_keys.iter().map(|e| expr_sql(e, &name)).collect())
                         .unwrap_or_default();
-                    let per = if keys.is_empty() { String::new() } else { format!(" per ({})", keys.join(", ")) };
+                    let per =
+                        if keys.is_empty() { String::new() } else { format!(" per distinct ({})", keys.join(", ")) };
                     format!(
-                        "; fan-out: one partial aggregate{per} of the {anchor} rows that join the changed {} row \
-                         (kept beside the view, so the rows themselves are not revisited)",
+                        "; fan-out: one partial aggregate{per} of the {anchor} rows that join the changed {} row",
                         t.name
                     )
                 }
                 _ => {
-                let anchor = table_name(catalog, view.anchor());
-                format!(
-                    "; fan-out: every {anchor} row that joins the changed {} row (all of them, in the worst case)",
-                    t.name
-                )
+                    let anchor = table_name(catalog, view.anchor());
+                    format!(
+                        "; fan-out: every {anchor} row that joins the changed {} row (all of them, in the worst case)",
+                        t.name
+                    )
                 }
             },
             _ => String::new(),

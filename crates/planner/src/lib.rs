@@ -26,11 +26,11 @@ pub use display::expr_sql;
 pub use error::{Error, Result};
 pub use explain::{describe_structure, explain, structure_name, Explain};
 pub use expr::{ArithOp, CmpOp, Expr, Function};
+pub use partials::{partial_plan, KeySource, PartialPlan};
 pub use plan::{
     ConflictAction, Cost, DeletePlan, Grouping, InsertPlan, OnConflict, OutputColumn, Plan, RangeBounds, RowFinder,
     SelectPlan, SortKey, Source, Statement, UpdatePlan,
 };
-pub use partials::{partial_plan, KeySource, PartialPlan};
 pub use script::{apply_script, deallocate, prepare, Change};
 pub use structure::{
     AggFunc, AggSpec, AggregateSpec, BackLink, IndexRef, JoinStep, OutputOrder, SortSpec, StructureId, StructureSpec,

@@ -122,3 +122,55 @@ pub fn partial_plan(spec: &AggregateSpec) -> Option<PartialPlan> {
         width: view.width,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::script::apply_script;
+    use crate::structure::StructureSpec;
+
+    const TABLES: &str = "
+        CREATE TABLE m (id BIGINT PRIMARY KEY, category TEXT, risk INTEGER);
+        CREATE TABLE p (id BIGINT PRIMARY KEY, account BIGINT, merchant BIGINT, amount BIGINT, at BIGINT);";
+
+    /// Whether the one aggregate view the statement needs keeps partials.
+    fn keeps_partials(select: &str) -> bool {
+        let script = format!("{TABLES} PREPARE q (BIGINT) AS {select};");
+        let (catalog, _) = apply_script(&Catalog::new(), &script).unwrap_or_else(|e| panic!("{e}"));
+        let views: Vec<bool> = catalog
+            .structures()
+            .filter_map(|(_, entry)| match entry.spec.as_ref() {
+                StructureSpec::Aggregate(a) => Some(partial_plan(a).is_some()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(views.len(), 1, "{select}");
+        views[0]
+    }
+
+    #[test]
+    fn joined_groups_keep_partials() {
+        assert!(keeps_partials(
+            "SELECT m.category, COUNT(*), SUM(p.amount) FROM p JOIN m ON p.merchant = m.id \
+             WHERE p.account = $1 AND p.amount > 5 AND m.risk < 50 GROUP BY m.category"
+        ));
+    }
+
+    #[test]
+    fn shapes_without_partials() {
+        // An argument from the joined table.
+        assert!(!keeps_partials(
+            "SELECT m.category, SUM(m.risk) FROM p JOIN m ON p.merchant = m.id WHERE p.account = $1 GROUP BY m.category"
+        ));
+        // A condition over both tables.
+        assert!(!keeps_partials(
+            "SELECT m.category, COUNT(*) FROM p JOIN m ON p.merchant = m.id \
+             WHERE p.account = $1 AND p.amount > m.risk GROUP BY m.category"
+        ));
+        // A range column (running totals per group).
+        assert!(!keeps_partials(
+            "SELECT COUNT(*) FROM p JOIN m ON p.merchant = m.id WHERE m.category = 'x' AND p.at >= $1"
+        ));
+    }
+}

@@ -239,11 +239,7 @@ impl AggregateView {
 
     /// The group moves a change to a dimension row makes (empty when the
     /// view keeps no partials).
-    pub fn partial_moves(
-        &self,
-        old: Option<&[Value]>,
-        new: Option<&[Value]>,
-    ) -> Result<Vec<PartialMove>, PlanError> {
+    pub fn partial_moves(&self, old: Option<&[Value]>, new: Option<&[Value]>) -> Result<Vec<PartialMove>, PlanError> {
         match &self.partials {
             Some(p) => p.moves(old, new),
             None => Ok(Vec::new()),

@@ -44,14 +44,12 @@ pub struct Partials {
     /// How many of the view's keys are eq keys (the rest are group keys).
     eq_len: usize,
     by_join: HashMap<Key, HashMap<Key, PartialGroup>>,
-    count: usize,
 }
 
 impl Partials {
     pub fn new(plan: PartialPlan, eq_len: usize) -> Partials {
-        Partials { plan, eq_len, by_join: HashMap::new(), count: 0 }
+        Partials { plan, eq_len, by_join: HashMap::new() }
     }
-
 
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
@@ -92,16 +90,12 @@ impl Partials {
         let group = inner
             .entry_ref(&c.fact)
             .or_insert_with(|| PartialGroup { rows: 0, states: aggs.iter().map(AggState::new).collect() });
-        if group.rows == 0 {
-            self.count += 1;
-        }
         for (state, (spec, arg)) in group.states.iter_mut().zip(aggs.iter().zip(c.args.iter())) {
             state.apply(spec.arg.as_ref().map(|_| arg), sign);
         }
         group.rows = group.rows.saturating_add_signed(sign);
         if group.rows == 0 {
             inner.remove(&c.fact);
-            self.count -= 1;
             if inner.is_empty() {
                 self.by_join.remove(&c.join);
             }
