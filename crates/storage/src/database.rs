@@ -137,6 +137,12 @@ impl Database {
                 if anchor.is_empty() {
                     return Ok(structure);
                 }
+                if let StructureData::Aggregate(a) = &mut structure.data {
+                    if a.has_partials() {
+                        self.build_from_partials(view, anchor, a, pending)?;
+                        return Ok(structure);
+                    }
+                }
                 // Every view row's entry or contribution, then one bulk
                 // build. Single-table views read the rows in place; joins
                 // probe indexes that may be built in this same batch.
@@ -144,7 +150,6 @@ impl Database {
                 let mut rows = Vec::new();
                 let mut entries = Vec::new();
                 let mut contributions = Vec::new();
-                let mut partials = Vec::new();
                 let mut collect = |identity: Identity, values: &[aotdb_planner::Value]| -> Result<()> {
                     match &structure.data {
                         StructureData::RowIndex(_) => entries.push(structure.row_entry_of(identity, values)?),
@@ -162,9 +167,6 @@ impl Database {
                             collect(Identity::One(id), row)?;
                         }
                     } else {
-                        if let StructureData::Aggregate(a) = &structure.data {
-                            partials.extend(a.partial_contribution(row)?);
-                        }
                         rows.clear();
                         self.expand_with(view, id, row, &mut rows, Some(pending))?;
                         for r in rows.drain(..) {
@@ -174,12 +176,40 @@ impl Database {
                 }
                 match &mut structure.data {
                     StructureData::RowIndex(ri) => ri.bulk_load(entries),
-                    StructureData::Aggregate(a) => a.bulk_load(contributions, partials),
+                    StructureData::Aggregate(a) => a.bulk_load(contributions, Vec::new()),
                     StructureData::TableIndex(_) => {}
                 }
             }
         }
         Ok(structure)
+    }
+
+    /// Builds an aggregate view that keeps partials under its join without
+    /// making a view row: the fact rows' partials first, then under each
+    /// join key the dimension row puts its partials in their groups.
+    fn build_from_partials(
+        &self,
+        view: &aotdb_planner::ViewSpec,
+        anchor: &crate::table::Table,
+        a: &mut crate::structures::AggregateView,
+        pending: &HashMap<StructureId, Structure>,
+    ) -> Result<()> {
+        let mut partials = Vec::new();
+        for (_, row) in anchor.rows() {
+            partials.extend(a.partial_contribution(row)?);
+        }
+        a.bulk_load(Vec::new(), partials);
+        let step = &view.steps[1];
+        let index = step.lookup_index.ok_or_else(|| Error::Internal("join step without an index".into()))?;
+        let dimension = self.table(step.table)?;
+        for key in a.partial_join_keys() {
+            let found = self.index_rows_with(index, &key, Some(pending))?;
+            let row = found.first().and_then(|&id| dimension.get(id));
+            for m in a.partial_moves(None, row)? {
+                a.apply_move(&m);
+            }
+        }
+        Ok(())
     }
 
     /// Loads a table's rows from a snapshot (structures are rebuilt

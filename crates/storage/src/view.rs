@@ -31,7 +31,7 @@ impl Database {
     }
 
     /// Like `index_rows`, also seeing structures not yet installed.
-    fn index_rows_with(&self, index: IndexRef, key: &[Value], pending: Pending<'_>) -> Result<Vec<RowId>> {
+    pub(crate) fn index_rows_with(&self, index: IndexRef, key: &[Value], pending: Pending<'_>) -> Result<Vec<RowId>> {
         if key.iter().any(Value::is_null) {
             return Ok(Vec::new());
         }

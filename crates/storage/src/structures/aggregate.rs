@@ -36,8 +36,8 @@ struct KeyGroups {
 }
 
 impl KeyGroups {
-    fn new(spec: &AggregateSpec) -> KeyGroups {
-        KeyGroups { groups: GroupMap::new(groups_sorted(spec)), ranked: BTreeSet::new() }
+    fn new(sorted: bool) -> KeyGroups {
+        KeyGroups { groups: GroupMap::new(sorted), ranked: BTreeSet::new() }
     }
 }
 
@@ -57,6 +57,17 @@ pub struct AggregateView {
     /// Partial aggregates under the view's join, when its shape allows
     /// (`aotdb_planner::partial_plan`).
     partials: Option<Partials>,
+    shape: Shape,
+}
+
+/// How a view keeps its groups, fixed when it is made.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// Each key's groups sorted (see `groups_sorted`).
+    sorted: bool,
+    /// Groups ranked for the output order (off while a bulk load defers
+    /// the ranking to its end).
+    ranked: bool,
 }
 
 /// What one view row adds to (or takes from) the view.
@@ -78,7 +89,8 @@ impl AggregateView {
     pub fn new(spec: AggregateSpec) -> AggregateView {
         let aggs: Arc<[AggSpec]> = spec.aggs.clone().into();
         let partials = aotdb_planner::partial_plan(&spec).map(|plan| Partials::new(plan, spec.eq.len()));
-        AggregateView { spec, aggs, keys: HashMap::new(), groups: 0, partials }
+        let shape = Shape { sorted: groups_sorted(&spec), ranked: spec.output.is_some() };
+        AggregateView { spec, aggs, keys: HashMap::new(), groups: 0, partials, shape }
     }
 
     pub fn groups(&self) -> usize {
@@ -124,22 +136,23 @@ impl AggregateView {
             for ((eq, group), mut rows) in by_group {
                 rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
                 let tree = RangeTree::from_sorted(self.aggs.clone(), rows);
-                let spec = &self.spec;
+                let sorted = self.shape.sorted;
                 self.keys
                     .entry(eq)
-                    .or_insert_with(|| KeyGroups::new(spec))
+                    .or_insert_with(|| KeyGroups::new(sorted))
                     .groups
                     .insert(group, Group::Ranged(Box::new(tree)));
                 self.groups += 1;
             }
         } else {
-            let ranked = self.spec.output.take();
+            let shape = self.shape;
+            self.shape.ranked = false;
             for c in &contributions {
                 self.apply(c, 1);
             }
-            self.spec.output = ranked;
+            self.shape = shape;
         }
-        if self.spec.output.is_some() {
+        if self.shape.ranked {
             for kg in self.keys.values_mut() {
                 let mut ranks: Vec<OrderedKey> = kg
                     .groups
@@ -181,22 +194,24 @@ impl AggregateView {
             return;
         }
         let aggs = &self.aggs;
-        update_group(&self.spec, aggs, &mut self.keys, &mut self.groups, &c.eq, &c.group, |group| match group {
-            Group::Plain { rows, states } => {
-                for (state, (spec, arg)) in states.iter_mut().zip(aggs.iter().zip(c.args.iter())) {
-                    state.apply(spec.arg.as_ref().map(|_| arg), sign);
+        update_group(&self.spec, aggs, self.shape, &mut self.keys, &mut self.groups, &c.eq, &c.group, |group| {
+            match group {
+                Group::Plain { rows, states } => {
+                    for (state, (spec, arg)) in states.iter_mut().zip(aggs.iter().zip(c.args.iter())) {
+                        state.apply(spec.arg.as_ref().map(|_| arg), sign);
+                    }
+                    *rows = rows.saturating_add_signed(sign);
+                    *rows == 0
                 }
-                *rows = rows.saturating_add_signed(sign);
-                *rows == 0
-            }
-            Group::Ranged(tree) => {
-                let value = c.range.clone().unwrap_or(Value::Null);
-                if sign > 0 {
-                    tree.insert(value, c.identity.clone(), c.args.clone());
-                } else {
-                    tree.remove(&value, &c.identity);
+                Group::Ranged(tree) => {
+                    let value = c.range.clone().unwrap_or(Value::Null);
+                    if sign > 0 {
+                        tree.insert(value, c.identity.clone(), c.args.clone());
+                    } else {
+                        tree.remove(&value, &c.identity);
+                    }
+                    tree.is_empty()
                 }
-                tree.is_empty()
             }
         });
     }
@@ -204,7 +219,7 @@ impl AggregateView {
     /// Adds (`sign` 1) or removes (`sign` -1) a partial's rows to the
     /// group `(eq, group)`.
     fn apply_partial_to(&mut self, eq: &Key, group: &Key, partial: &PartialGroup, sign: i64) {
-        update_group(&self.spec, &self.aggs, &mut self.keys, &mut self.groups, eq, group, |g| match g {
+        update_group(&self.spec, &self.aggs, self.shape, &mut self.keys, &mut self.groups, eq, group, |g| match g {
             Group::Plain { rows, states } => {
                 for (state, other) in states.iter_mut().zip(partial.states.iter()) {
                     state.merge(other, sign);
@@ -229,6 +244,11 @@ impl AggregateView {
             Some(p) => p.contribution(&self.aggs, fact),
             None => Ok(None),
         }
+    }
+
+    /// The join keys the partials are kept under (for a bulk build).
+    pub fn partial_join_keys(&self) -> Vec<Key> {
+        self.partials.as_ref().map(Partials::join_keys).unwrap_or_default()
     }
 
     pub fn apply_partial(&mut self, c: &PartialContribution, sign: i64) {
@@ -311,19 +331,21 @@ impl AggregateView {
 /// Finds or makes the group `(eq, group_key)`, lets `change` update it
 /// (returning whether it is now empty), and keeps the ranking and the
 /// group count.
+#[allow(clippy::too_many_arguments)]
 fn update_group(
     spec: &AggregateSpec,
     aggs: &Arc<[AggSpec]>,
+    shape: Shape,
     keys: &mut HashMap<Key, KeyGroups>,
     count: &mut usize,
     eq: &Key,
     group_key: &Key,
     change: impl FnOnce(&mut Group) -> bool,
 ) {
-    let ranked = spec.output.is_some();
+    let ranked = shape.ranked;
     // One hash lookup for the key and one for the group; a key is cloned
     // only when it is new.
-    let KeyGroups { groups, ranked: ranks } = keys.entry_ref(eq).or_insert_with(|| KeyGroups::new(spec));
+    let KeyGroups { groups, ranked: ranks } = keys.entry_ref(eq).or_insert_with(|| KeyGroups::new(shape.sorted));
     let (group, created) = groups.get_or_insert_with(group_key, || match &spec.range {
         Some(_) => Group::Ranged(Box::new(RangeTree::new(aggs.clone()))),
         None => Group::Plain { rows: 0, states: aggs.iter().map(AggState::new).collect() },

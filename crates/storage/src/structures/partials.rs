@@ -64,6 +64,10 @@ impl Partials {
             })
     }
 
+    pub fn join_keys(&self) -> Vec<Key> {
+        self.by_join.keys().cloned().collect()
+    }
+
     /// What a fact row contributes: `None` when it fails the fact-side
     /// conditions or its join key is NULL (it can never join).
     pub fn contribution(&self, aggs: &[AggSpec], fact: &[Value]) -> Result<Option<PartialContribution>, PlanError> {
