@@ -143,45 +143,71 @@ impl Database {
                         return Ok(structure);
                     }
                 }
-                // Every view row's entry or contribution, then one bulk
-                // build. Single-table views read the rows in place; joins
-                // probe indexes that may be built in this same batch.
-                let single = view.steps.len() == 1;
-                let mut rows = Vec::new();
-                let mut entries = Vec::new();
-                let mut contributions = Vec::new();
-                let mut collect = |identity: Identity, values: &[aotdb_planner::Value]| -> Result<()> {
-                    match &structure.data {
-                        StructureData::RowIndex(_) => entries.push(structure.row_entry_of(identity, values)?),
-                        StructureData::Aggregate(a) => contributions.push(a.contribution(values, identity)?),
-                        StructureData::TableIndex(_) => {}
+                // Row indexes and range views collect every view row's
+                // entry or contribution for one sorted bulk build; other
+                // aggregate views take contributions as they come and rank
+                // their groups once at the end.
+                if matches!(structure.data, StructureData::RowIndex(_)) {
+                    let mut entries = Vec::new();
+                    self.for_each_view_row(view, anchor, pending, |identity, values| {
+                        entries.push(structure.row_entry_of(identity, values)?);
+                        Ok(())
+                    })?;
+                    if let StructureData::RowIndex(ri) = &mut structure.data {
+                        ri.bulk_load(entries);
                     }
-                    Ok(())
-                };
-                for (id, row) in anchor.rows() {
-                    if single {
-                        let pass = |c: Option<&aotdb_planner::Expr>| -> Result<bool> {
-                            Ok(c.map(|c| aotdb_planner::eval::eval_predicate(c, row, &[])).transpose()?.unwrap_or(true))
-                        };
-                        if pass(view.steps[0].condition.as_ref())? && pass(view.filter.as_ref())? {
-                            collect(Identity::One(id), row)?;
-                        }
+                } else if let StructureData::Aggregate(a) = &mut structure.data {
+                    if a.is_ranged() {
+                        let mut contributions = Vec::new();
+                        self.for_each_view_row(view, anchor, pending, |identity, values| {
+                            contributions.push(a.contribution(values, identity)?);
+                            Ok(())
+                        })?;
+                        a.bulk_load(contributions);
                     } else {
-                        rows.clear();
-                        self.expand_with(view, id, row, &mut rows, Some(pending))?;
-                        for r in rows.drain(..) {
-                            collect(r.identity, &r.values)?;
-                        }
+                        a.begin_bulk();
+                        self.for_each_view_row(view, anchor, pending, |identity, values| {
+                            let c = a.contribution(values, identity)?;
+                            a.apply(&c, 1);
+                            Ok(())
+                        })?;
+                        a.finish_bulk();
                     }
-                }
-                match &mut structure.data {
-                    StructureData::RowIndex(ri) => ri.bulk_load(entries),
-                    StructureData::Aggregate(a) => a.bulk_load(contributions, Vec::new()),
-                    StructureData::TableIndex(_) => {}
                 }
             }
         }
         Ok(structure)
+    }
+
+    /// Calls `visit` with every row of a view (single-table views read the
+    /// rows in place; joins probe indexes that may be built in this same
+    /// batch).
+    fn for_each_view_row(
+        &self,
+        view: &aotdb_planner::ViewSpec,
+        anchor: &crate::table::Table,
+        pending: &HashMap<StructureId, Structure>,
+        mut visit: impl FnMut(Identity, &[aotdb_planner::Value]) -> Result<()>,
+    ) -> Result<()> {
+        let single = view.steps.len() == 1;
+        let mut rows = Vec::new();
+        for (id, row) in anchor.rows() {
+            if single {
+                let pass = |c: Option<&aotdb_planner::Expr>| -> Result<bool> {
+                    Ok(c.map(|c| aotdb_planner::eval::eval_predicate(c, row, &[])).transpose()?.unwrap_or(true))
+                };
+                if pass(view.steps[0].condition.as_ref())? && pass(view.filter.as_ref())? {
+                    visit(Identity::One(id), row)?;
+                }
+            } else {
+                rows.clear();
+                self.expand_with(view, id, row, &mut rows, Some(pending))?;
+                for r in rows.drain(..) {
+                    visit(r.identity, &r.values)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Builds an aggregate view that keeps partials under its join without
@@ -194,11 +220,11 @@ impl Database {
         a: &mut crate::structures::AggregateView,
         pending: &HashMap<StructureId, Structure>,
     ) -> Result<()> {
-        let mut partials = Vec::new();
         for (_, row) in anchor.rows() {
-            partials.extend(a.partial_contribution(row)?);
+            if let Some(c) = a.partial_contribution(row)? {
+                a.apply_partial(&c, 1);
+            }
         }
-        a.bulk_load(Vec::new(), partials);
         let step = &view.steps[1];
         let index = step.lookup_index.ok_or_else(|| Error::Internal("join step without an index".into()))?;
         let dimension = self.table(step.table)?;

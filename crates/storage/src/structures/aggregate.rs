@@ -121,12 +121,7 @@ impl AggregateView {
     /// Builds the view from all its rows at once (after a restart or for a
     /// new statement): groups first, then each ranked group once, and range
     /// trees built from sorted rows.
-    pub fn bulk_load(&mut self, contributions: Vec<Contribution>, partials: Vec<PartialContribution>) {
-        if let Some(p) = &mut self.partials {
-            for c in &partials {
-                p.apply(&self.aggs, c, 1);
-            }
-        }
+    pub fn bulk_load(&mut self, contributions: Vec<Contribution>) {
         if self.spec.range.is_some() {
             let mut by_group: HashMap<(Key, Key), Vec<RangeRow>> = HashMap::new();
             for c in contributions {
@@ -145,13 +140,28 @@ impl AggregateView {
                 self.groups += 1;
             }
         } else {
-            let shape = self.shape;
-            self.shape.ranked = false;
+            self.begin_bulk();
             for c in &contributions {
                 self.apply(c, 1);
             }
-            self.shape = shape;
         }
+        self.finish_bulk();
+    }
+
+    /// Whether groups keep range trees (their bulk load sorts rows).
+    pub fn is_ranged(&self) -> bool {
+        self.spec.range.is_some()
+    }
+
+    /// Starts taking many contributions at once: groups are ranked once,
+    /// by `finish_bulk`, instead of on every change.
+    pub fn begin_bulk(&mut self) {
+        self.shape.ranked = false;
+    }
+
+    /// Ends a bulk load: ranks every key's groups once.
+    pub fn finish_bulk(&mut self) {
+        self.shape.ranked = self.spec.output.is_some();
         if self.shape.ranked {
             for kg in self.keys.values_mut() {
                 let mut ranks: Vec<OrderedKey> = kg
