@@ -166,6 +166,15 @@ impl RangeTree {
                 i
             }
             None => {
+                if self.nodes.len() == self.nodes.capacity() {
+                    // Grow by a quarter, not double: a hot account's tree
+                    // holds hundreds of thousands of rows, and doubling
+                    // leaves a third of it empty on average.
+                    let more = (self.nodes.len() / 4).max(4);
+                    self.nodes.reserve_exact(more);
+                    self.args.reserve_exact(more * w);
+                    self.summaries.reserve_exact(more * w);
+                }
                 self.nodes.push(node);
                 self.args.extend(Self::stored_args(&self.stored, args));
                 self.summaries.extend(Self::empty_summaries(&self.aggs, &self.stored));
