@@ -99,6 +99,25 @@ impl RangeTree {
         priority_of(&self.nodes[n as usize].identity)
     }
 
+    /// Checks the treap's invariants below `n` (keys in order, a parent's
+    /// priority at least its children's, row counts); returns the rows.
+    #[cfg(test)]
+    fn check(&self, n: u32) -> u64 {
+        if n == NIL {
+            return 0;
+        }
+        let node = &self.nodes[n as usize];
+        for (child, want) in [(node.left, Ordering::Less), (node.right, Ordering::Greater)] {
+            if child != NIL {
+                assert_eq!(self.cmp_node(child, n), want);
+                assert!(self.priority(child) <= self.priority(n));
+            }
+        }
+        let rows = 1 + self.check(node.left) + self.check(node.right);
+        assert_eq!(node.rows, rows);
+        rows
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> u64 {
         if self.root == NIL {
@@ -300,52 +319,97 @@ impl RangeTree {
         self.update(n);
     }
 
+    /// Inserts a row. The descent stops where the new node's priority
+    /// puts it (near the leaves, for most rows); only the small subtree
+    /// there is split, and the nodes above just add the row to their
+    /// summaries.
     pub fn insert(&mut self, value: Value, identity: Identity, args: Box<[Value]>) {
-        let (v, id) = (value.clone(), identity.clone());
         let index = self.place(value, identity, args);
-        let (l, r) = self.split(self.root, &v, &id);
-        let m = self.merge(l, index);
-        self.root = self.merge(m, r);
+        let priority = self.priority(index);
+        let w = self.width();
+        let own: Vec<Partial> = self.summaries[index as usize * w..(index as usize + 1) * w].to_vec();
+        let mut path: Vec<(u32, bool)> = Vec::new();
+        let mut cur = self.root;
+        while cur != NIL && self.priority(cur) > priority {
+            let right = self.cmp_node(cur, index) == Ordering::Less;
+            path.push((cur, right));
+            let node = &self.nodes[cur as usize];
+            cur = if right { node.right } else { node.left };
+        }
+        let (value, identity) = {
+            let node = &self.nodes[index as usize];
+            (node.value.clone(), node.identity.clone())
+        };
+        let (l, r) = self.split(cur, &value, &identity);
+        self.nodes[index as usize].left = l;
+        self.nodes[index as usize].right = r;
+        self.update(index);
+        self.attach(&path, index);
+        for &(n, _) in &path {
+            self.nodes[n as usize].rows += 1;
+            let base = n as usize * w;
+            for (s, p) in self.summaries[base..base + w].iter_mut().zip(&own) {
+                s.merge(p);
+            }
+        }
     }
 
-    /// Removes the row; returns whether it was there.
+    /// Removes the row; returns whether it was there. Its children are
+    /// merged into its place and the summaries above recomputed.
     pub fn remove(&mut self, value: &Value, identity: &Identity) -> bool {
-        let (l, rest) = self.split(self.root, value, identity);
-        // `rest` starts with the row if present: take its leftmost node.
-        let (found, r) = self.take_first(rest, value, identity);
-        self.root = self.merge(l, r);
-        if let Some(i) = found {
-            self.free.push(i);
-            // Drop the values the freed slot holds.
-            let w = self.width();
-            let base = i as usize * w;
-            self.nodes[i as usize].value = Value::Null;
-            self.args[base..base + w].fill(Value::Null);
-            for (slot, &j) in self.summaries[base..base + w].iter_mut().zip(self.stored.iter()) {
-                *slot = Partial::empty(&self.aggs[j]);
+        let mut path: Vec<(u32, bool)> = Vec::new();
+        let mut cur = self.root;
+        while cur != NIL {
+            let order = self.cmp_key(cur, value, identity);
+            if order == Ordering::Equal {
+                break;
             }
-            true
-        } else {
-            false
+            let right = order == Ordering::Less;
+            path.push((cur, right));
+            let node = &self.nodes[cur as usize];
+            cur = if right { node.right } else { node.left };
+        }
+        if cur == NIL {
+            return false;
+        }
+        let (left, right) = {
+            let node = &self.nodes[cur as usize];
+            (node.left, node.right)
+        };
+        let merged = self.merge(left, right);
+        self.attach(&path, merged);
+        for &(n, _) in path.iter().rev() {
+            self.update(n);
+        }
+        self.free.push(cur);
+        // Drop the values the freed slot holds.
+        let w = self.width();
+        let base = cur as usize * w;
+        let node = &mut self.nodes[cur as usize];
+        node.value = Value::Null;
+        node.left = NIL;
+        node.right = NIL;
+        self.args[base..base + w].fill(Value::Null);
+        for (slot, &j) in self.summaries[base..base + w].iter_mut().zip(self.stored.iter()) {
+            *slot = Partial::empty(&self.aggs[j]);
+        }
+        true
+    }
+
+    /// Puts `n` where the descent along `path` ended: the root, or the
+    /// child of the last node on the path on the side it went.
+    fn attach(&mut self, path: &[(u32, bool)], n: u32) {
+        match path.last() {
+            None => self.root = n,
+            Some(&(parent, true)) => self.nodes[parent as usize].right = n,
+            Some(&(parent, false)) => self.nodes[parent as usize].left = n,
         }
     }
 
-    fn take_first(&mut self, n: u32, value: &Value, identity: &Identity) -> (Option<u32>, u32) {
-        if n == NIL {
-            return (None, NIL);
-        }
-        let left = self.nodes[n as usize].left;
-        if left == NIL {
-            if self.cmp_key(n, value, identity) == Ordering::Equal {
-                let right = self.nodes[n as usize].right;
-                return (Some(n), right);
-            }
-            return (None, n);
-        }
-        let (found, new_left) = self.take_first(left, value, identity);
-        self.nodes[n as usize].left = new_left;
-        self.update(n);
-        (found, n)
+    /// Orders node `a` against node `b` by (value, identity).
+    fn cmp_node(&self, a: u32, b: u32) -> Ordering {
+        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
+        x.value.cmp(&y.value).then_with(|| x.identity.cmp(&y.identity))
     }
 
     /// Aggregates of the rows whose value lies within the bounds (each
@@ -485,6 +549,7 @@ mod tests {
             assert_eq!(s.partials[2].output(&aggs()[2]).unwrap(), max.map(Value::Int).unwrap_or(Value::Null));
         }
         assert_eq!(tree.len(), rows.len() as u64);
+        assert_eq!(tree.check(tree.root), rows.len() as u64);
         // Built in one go from the same rows: the same answers.
         let mut sorted: Vec<(Value, Identity, Box<[Value]>)> = rows
             .iter()
