@@ -10,8 +10,10 @@
 //!
 //! The shape: two tables, an inner join through a unique index of the
 //! dimension (at most one dimension row per key), no range column, every
-//! aggregate argument over the fact table, and every key expression and
-//! every condition over one side only.
+//! aggregate argument over the fact table, every key expression and every
+//! condition over one side only, and no fact-side expression that can fail
+//! (partials are kept for fact rows that join nothing, which the view never
+//! evaluates).
 
 use crate::expr::Expr;
 use crate::structure::{AggregateSpec, IndexRef};
@@ -99,6 +101,22 @@ pub fn partial_plan(spec: &AggregateSpec) -> Option<PartialPlan> {
             Side::Both => return None,
         }
     }
+    // A partial is kept for every fact row, joined or not, so its
+    // expressions run for rows the view itself would never evaluate: an
+    // expression that can fail (division, overflow, a cast) would refuse
+    // writes that are fine without partials.
+    let fact_side = spec
+        .aggs
+        .iter()
+        .filter_map(|a| a.arg.as_ref())
+        .chain(dim.lookup.iter().map(|(_, e)| e))
+        .chain(fact_conditions.iter())
+        .chain(spec.eq.iter().chain(&spec.group).filter(|e| side(e) == Side::Fact));
+    for e in fact_side {
+        if may_fail(e) {
+            return None;
+        }
+    }
     let mut fact_keys = Vec::new();
     let mut key_sources = Vec::new();
     for e in spec.eq.iter().chain(&spec.group) {
@@ -121,6 +139,20 @@ pub fn partial_plan(spec: &AggregateSpec) -> Option<PartialPlan> {
         dimension_offset: dim.offset,
         width: view.width,
     })
+}
+
+/// Whether evaluating `e` can raise an error (rather than give a value or
+/// NULL): arithmetic can overflow or divide by zero, casts and functions
+/// can reject their input.
+fn may_fail(e: &Expr) -> bool {
+    let mut fails = false;
+    e.walk(&mut |x| {
+        fails |= matches!(
+            x,
+            Expr::Arith { .. } | Expr::Negate { .. } | Expr::Cast { .. } | Expr::Call { .. } | Expr::Like { .. }
+        )
+    });
+    fails
 }
 
 #[cfg(test)]
@@ -167,6 +199,11 @@ mod tests {
         assert!(!keeps_partials(
             "SELECT m.category, COUNT(*) FROM p JOIN m ON p.merchant = m.id \
              WHERE p.account = $1 AND p.amount > m.risk GROUP BY m.category"
+        ));
+        // An argument that can fail for a payment that joins no merchant.
+        assert!(!keeps_partials(
+            "SELECT m.category, SUM(p.amount / p.at) FROM p JOIN m ON p.merchant = m.id \
+             WHERE p.account = $1 GROUP BY m.category"
         ));
         // A range column (running totals per group).
         assert!(!keeps_partials(

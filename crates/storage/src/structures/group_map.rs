@@ -4,7 +4,12 @@
 //! in order without sorting, and the few groups of a key sit side by side.
 //! Views that reach groups by value from elsewhere (ranked top-N, range
 //! trees) keep a hash map, so a lookup stays O(1) however many groups a
-//! hot key collects.
+//! hot key collects; so does a sorted key once it holds more than
+//! `SORTED_MAX` groups (adding a group to the vector moves the ones after
+//! it), and its reads sort again.
+
+/// The most groups a key keeps in a sorted vector.
+const SORTED_MAX: usize = 64;
 
 use hashbrown::HashMap;
 
@@ -50,6 +55,10 @@ impl<G> GroupMap<G> {
     pub fn get_or_insert_with(&mut self, group: &Key, fresh: impl FnOnce() -> G) -> (&mut G, bool) {
         use hashbrown::hash_map::EntryRef;
         match self {
+            GroupMap::Sorted(v) if v.len() >= SORTED_MAX => {
+                self.spill();
+                self.get_or_insert_with(group, fresh)
+            }
             GroupMap::Sorted(v) => match v.binary_search_by(|(k, _)| k.as_slice().cmp(group)) {
                 Ok(i) => (&mut v[i].1, false),
                 Err(i) => {
@@ -66,6 +75,9 @@ impl<G> GroupMap<G> {
 
     /// Adds a group known to be absent (bulk loads).
     pub fn insert(&mut self, group: Key, g: G) {
+        if matches!(self, GroupMap::Sorted(v) if v.len() >= SORTED_MAX) {
+            self.spill();
+        }
         match self {
             GroupMap::Sorted(v) => {
                 let i = v.binary_search_by(|(k, _)| k.as_slice().cmp(&group)).unwrap_or_else(|i| i);
@@ -74,6 +86,14 @@ impl<G> GroupMap<G> {
             GroupMap::Hashed(m) => {
                 m.insert(group, g);
             }
+        }
+    }
+
+    /// Moves a sorted vector's groups into a hash map.
+    fn spill(&mut self) {
+        if let GroupMap::Sorted(v) = self {
+            let map: HashMap<Key, G> = std::mem::take(v).into_iter().collect();
+            *self = GroupMap::Hashed(map);
         }
     }
 
@@ -166,5 +186,16 @@ mod tests {
             keys.sort();
             assert_eq!(keys, vec![1, 3, 7, 9]);
         }
+    }
+
+    #[test]
+    fn a_sorted_key_with_many_groups_spills_into_a_hash_map() {
+        let mut m: GroupMap<i64> = GroupMap::new(true);
+        for i in 0..(SORTED_MAX as i64 + 10) {
+            m.get_or_insert_with(&key(i), || i);
+        }
+        assert!(!m.is_sorted());
+        assert_eq!(m.len(), SORTED_MAX + 10);
+        assert_eq!(m.get(&[Value::Int(3)]), Some(&3));
     }
 }
