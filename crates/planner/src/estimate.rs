@@ -68,7 +68,11 @@ pub fn structure_bytes(
                     let key = (a.eq.len() + a.group.len()) as u64 * 24 + 16;
                     let states = a.aggs.len() as u64 * 48;
                     let ranked = if a.output.is_some() { (a.group.len() as u64 + 2) * 32 + 16 } else { 0 };
-                    n * (key + states + ranked + 32)
+                    // Partials under the join: one per fact row at worst,
+                    // keyed by the join key and the fact-side keys.
+                    let partials = crate::partials::partial_plan(a)
+                        .map_or(0, |p| (p.join.len() + p.fact_keys.len()) as u64 * 24 + 16 + states + 32);
+                    n * (key + states + ranked + 32 + partials)
                 }
             }
         }
