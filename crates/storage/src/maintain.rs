@@ -80,10 +80,11 @@ impl Database {
     }
 
     pub(crate) fn update_row(&mut self, table: TableId, id: RowId, new: Row, undo: &mut UndoLog) -> Result<()> {
-        let old =
-            self.table(table)?.get(id).map(Row::from).ok_or_else(|| Error::Internal(format!("row {id} vanished")))?;
-        self.check_row(table, &new, Some(&old))?;
-        self.check_referenced_key_kept(table, &old, &new)?;
+        {
+            let old = self.table(table)?.get(id).ok_or_else(|| Error::Internal(format!("row {id} vanished")))?;
+            self.check_row(table, &new, Some(old))?;
+            self.check_referenced_key_kept(table, old, &new)?;
+        }
         let (_, old) = self.change(table, Op::Update(id, new))?;
         let old = old.ok_or_else(|| Error::Internal("update returned no row".into()))?;
         undo.push(UndoEntry::Updated { table, id, old });
@@ -115,13 +116,14 @@ impl Database {
         if let Op::Insert(row) | Op::Update(_, row) = &mut op {
             self.table_mut(table)?.share_texts(row);
         }
-        let (id, old): (Option<RowId>, Option<Row>) = match &op {
+        // The row as it is, borrowed from the table: nothing changes until
+        // every view has computed its state before the change.
+        let (id, old): (Option<RowId>, Option<&[Value]>) = match &op {
             Op::Insert(_) | Op::Restore(..) => (None, None),
             Op::Delete(id) | Op::Update(id, _) => {
                 let row = self
                     .table(table)?
                     .get(*id)
-                    .map(Row::from)
                     .ok_or_else(|| Error::Internal(format!("row {id} of table #{table} is missing")))?;
                 (Some(*id), Some(row))
             }
@@ -130,7 +132,7 @@ impl Database {
             Op::Insert(r) | Op::Restore(_, r) | Op::Update(_, r) => Some(r),
             Op::Delete(_) => None,
         };
-        let before = self.before_change(table, id, old.as_deref(), new)?;
+        let before = self.before_change(table, id, old, new)?;
 
         let slot = match &op {
             Op::Insert(_) => self.table(table)?.next_slot(),
@@ -184,8 +186,10 @@ impl Database {
     /// Keeps the table's derived hash indexes in step with a base change
     /// (`previous` is the row before, the table holds the row after).
     fn follow_table_indexes(&mut self, table: TableId, id: RowId, previous: Option<&[Value]>) {
-        let current = self.tables.get(&table).and_then(|t| t.get(id)).map(Row::from);
-        self.follow_table_indexes_between(table, id, previous, current.as_deref());
+        // The current row is borrowed from the tables while the indexes,
+        // a different field, change.
+        let current = self.tables.get(&table).and_then(|t| t.get(id));
+        follow_indexes(&self.watchers, &mut self.structures, table, id, previous, current);
     }
 
     fn follow_table_indexes_between(
@@ -195,20 +199,7 @@ impl Database {
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) {
-        let Some(watchers) = self.watchers.get(&table) else { return };
-        for sid in watchers {
-            if let Some(StructureData::TableIndex(ti)) = self.structures.get_mut(sid).map(|s| &mut s.data) {
-                match (old, new) {
-                    (None, Some(n)) => ti.insert(n, id),
-                    (Some(o), None) => ti.remove(o, id),
-                    (Some(o), Some(n)) if ti.key_changes(o, n) => {
-                        ti.remove(o, id);
-                        ti.insert(n, id);
-                    }
-                    _ => {}
-                }
-            }
-        }
+        follow_indexes(&self.watchers, &mut self.structures, table, id, old, new);
     }
 
     fn before_change(
@@ -451,6 +442,32 @@ impl Database {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Keeps a table's derived hash indexes in step with a change of row `id`
+/// from `old` to `new` (either absent for an insert or a delete).
+fn follow_indexes(
+    watchers: &HashMap<TableId, Vec<StructureId>>,
+    structures: &mut std::collections::BTreeMap<StructureId, crate::database::Structure>,
+    table: TableId,
+    id: RowId,
+    old: Option<&[Value]>,
+    new: Option<&[Value]>,
+) {
+    let Some(watchers) = watchers.get(&table) else { return };
+    for sid in watchers {
+        if let Some(StructureData::TableIndex(ti)) = structures.get_mut(sid).map(|s| &mut s.data) {
+            match (old, new) {
+                (None, Some(n)) => ti.insert(n, id),
+                (Some(o), None) => ti.remove(o, id),
+                (Some(o), Some(n)) if ti.key_changes(o, n) => {
+                    ti.remove(o, id);
+                    ti.insert(n, id);
+                }
+                _ => {}
             }
         }
     }
