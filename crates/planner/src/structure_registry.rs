@@ -40,6 +40,36 @@ impl<'a> StructureRegistry<'a> {
 }
 
 impl<'a> StructureRegistry<'a> {
+    /// Takes back a structure this statement asked for and turned out not
+    /// to need, unless a structure it still asks for refers to it.
+    pub(crate) fn release_if_unreferenced(&mut self, id: StructureId) {
+        let referenced = self.used.iter().filter(|&&u| u != id).any(|&u| {
+            let spec = self
+                .added
+                .iter()
+                .find(|(a, _)| *a == u)
+                .map(|(_, s)| s.clone())
+                .or_else(|| self.catalog.structures().find(|(c, _)| *c == u).map(|(_, e)| (*e.spec).clone()));
+            spec.is_some_and(|s| refers_to(&s, id))
+        });
+        if !referenced {
+            self.used.retain(|&u| u != id);
+            self.added.retain(|(a, _)| *a != id);
+        }
+    }
+}
+
+/// Whether a structure's view probes or walks back through index `id`.
+fn refers_to(spec: &StructureSpec, id: StructureId) -> bool {
+    use crate::structure::IndexRef;
+    spec.view().is_some_and(|v| {
+        v.steps.iter().any(|s| {
+            s.lookup_index == Some(IndexRef::Derived(id)) || s.back.is_some_and(|b| b.index == IndexRef::Derived(id))
+        })
+    })
+}
+
+impl<'a> StructureRegistry<'a> {
     /// A registry that sees what `other` has added but whose own additions
     /// are thrown away (for trying alternatives).
     pub(crate) fn new_scratch(other: &StructureRegistry<'a>) -> StructureRegistry<'a> {

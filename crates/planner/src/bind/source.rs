@@ -298,7 +298,7 @@ fn structure_source(
         (false, false) => Cost::LogPlusK,
         (false, true) => Cost::KLogN,
     };
-    let spec = AggregateSpec {
+    let mut spec = AggregateSpec {
         view: view.clone(),
         eq: eq_exprs,
         group: shape.group.clone(),
@@ -306,6 +306,18 @@ fn structure_source(
         range: range_column.map(Expr::Column),
         output,
     };
+    if crate::partials::partial_plan(&spec).is_some() {
+        // Storage follows the joined table's changes through the partials,
+        // never by walking back to the fact rows: the way back, and the
+        // index on the fact table it would need, are not kept.
+        for step in &mut spec.view.steps[1..] {
+            if let Some(back) = step.back.take() {
+                if let IndexRef::Derived(id) = back.index {
+                    registry.release_if_unreferenced(id);
+                }
+            }
+        }
+    }
     let structure = registry.get(StructureSpec::Aggregate(spec));
     let source = Source::Groups { structure, eq: eq_values, range };
     Ok((source, having, shape.order_by.clone(), presorted, cost))
