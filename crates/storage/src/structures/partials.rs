@@ -169,16 +169,24 @@ impl Partials {
     /// A partial's view group: its fact-side keys and the dimension's.
     fn view_keys(&self, fact: &Key, dimension: &[Value]) -> (Key, Key) {
         let mut from_dimension = dimension.iter();
-        let values: Vec<Value> = self
-            .plan
-            .key_sources
-            .iter()
-            .map(|s| match s {
-                KeySource::Fact(i) => fact.get(*i).cloned().unwrap_or(Value::Null),
-                KeySource::Dimension(_) => from_dimension.next().cloned().unwrap_or(Value::Null),
-            })
-            .collect();
-        let (eq, group) = values.split_at(self.eq_len.min(values.len()));
-        (Key::from_vec(eq.to_vec()), Key::from_vec(group.to_vec()))
+        let mut values = self.plan.key_sources.iter().map(|s| match s {
+            KeySource::Fact(i) => fact.get(*i).cloned().unwrap_or(Value::Null),
+            KeySource::Dimension(_) => from_dimension.next().cloned().unwrap_or(Value::Null),
+        });
+        let eq_len = self.eq_len.min(self.plan.key_sources.len());
+        let eq = key_of_values(values.by_ref().take(eq_len), eq_len);
+        let group = key_of_values(values, self.plan.key_sources.len() - eq_len);
+        (eq, group)
     }
+}
+
+/// A key of `len` values without a temporary vector for the common
+/// one-value key (a move computes two keys per partial).
+fn key_of_values(mut values: impl Iterator<Item = Value>, len: usize) -> Key {
+    if len == 1 {
+        if let Some(v) = values.next() {
+            return Key::One(v);
+        }
+    }
+    Key::from_vec(values.collect())
 }
