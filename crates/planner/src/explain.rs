@@ -365,13 +365,11 @@ fn maintenance(catalog: &Catalog, table: TableId, changed: Option<&[usize]>, out
             StructureSpec::Aggregate(_) => "O(1)",
         };
         let fan_out = match spec.view() {
-            Some(view) if view.anchor() != table => match spec.as_ref() {
-                StructureSpec::Aggregate(a) if crate::partials::partial_plan(a).is_some() => {
+            Some(view) if view.anchor() != table => match partials_of(spec) {
+                Some(p) => {
                     let anchor = table_name(catalog, view.anchor());
                     let name = namer(catalog, view);
-                    let keys: Vec<String> = crate::partials::partial_plan(a)
-                        .map(|p| p.fact_keys.iter().map(|e| expr_sql(e, &name)).collect())
-                        .unwrap_or_default();
+                    let keys: Vec<String> = p.fact_keys.iter().map(|e| expr_sql(e, &name)).collect();
                     let per =
                         if keys.is_empty() { String::new() } else { format!(" per distinct ({})", keys.join(", ")) };
                     format!(
@@ -379,7 +377,7 @@ fn maintenance(catalog: &Catalog, table: TableId, changed: Option<&[usize]>, out
                         t.name
                     )
                 }
-                _ => {
+                None => {
                     let anchor = table_name(catalog, view.anchor());
                     format!(
                         "; fan-out: every {anchor} row that joins the changed {} row (all of them, in the worst case)",
@@ -390,5 +388,13 @@ fn maintenance(catalog: &Catalog, table: TableId, changed: Option<&[usize]>, out
             _ => String::new(),
         };
         out.push(format!("{what}: {per_row} per view row{fan_out}"));
+    }
+}
+
+/// The partials an aggregate view keeps under its join, if any.
+fn partials_of(spec: &StructureSpec) -> Option<crate::partials::PartialPlan> {
+    match spec {
+        StructureSpec::Aggregate(a) => crate::partials::partial_plan(a),
+        _ => None,
     }
 }

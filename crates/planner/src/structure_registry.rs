@@ -43,15 +43,11 @@ impl<'a> StructureRegistry<'a> {
     /// Takes back a structure this statement asked for and turned out not
     /// to need, unless a structure it still asks for refers to it.
     pub(crate) fn release_if_unreferenced(&mut self, id: StructureId) {
-        let referenced = self.used.iter().filter(|&&u| u != id).any(|&u| {
-            let spec = self
-                .added
-                .iter()
-                .find(|(a, _)| *a == u)
-                .map(|(_, s)| s.clone())
-                .or_else(|| self.catalog.structures().find(|(c, _)| *c == u).map(|(_, e)| (*e.spec).clone()));
-            spec.is_some_and(|s| refers_to(&s, id))
-        });
+        let referenced =
+            self.used.iter().filter(|&&u| u != id).any(|&u| match self.added.iter().find(|(a, _)| *a == u) {
+                Some((_, spec)) => refers_to(spec, id),
+                None => self.catalog.structures().any(|(c, e)| c == u && refers_to(&e.spec, id)),
+            });
         if !referenced {
             self.used.retain(|&u| u != id);
             self.added.retain(|(a, _)| *a != id);

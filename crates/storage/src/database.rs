@@ -163,7 +163,7 @@ impl Database {
                             contributions.push(a.contribution(values, identity)?);
                             Ok(())
                         })?;
-                        a.bulk_load(contributions);
+                        a.bulk_load_ranged(contributions);
                     } else {
                         a.begin_bulk();
                         self.for_each_view_row(view, anchor, pending, |identity, values| {

@@ -179,7 +179,7 @@ impl Database {
             (None, None) => {}
         }
         let now = self.table(table)?.get(id).map(Row::from);
-        self.follow_table_indexes_between(table, id, current.as_deref(), now.as_deref());
+        follow_indexes(&self.watchers, &mut self.structures, table, id, current.as_deref(), now.as_deref());
         Ok(())
     }
 
@@ -190,16 +190,6 @@ impl Database {
         // a different field, change.
         let current = self.tables.get(&table).and_then(|t| t.get(id));
         follow_indexes(&self.watchers, &mut self.structures, table, id, previous, current);
-    }
-
-    fn follow_table_indexes_between(
-        &mut self,
-        table: TableId,
-        id: RowId,
-        old: Option<&[Value]>,
-        new: Option<&[Value]>,
-    ) {
-        follow_indexes(&self.watchers, &mut self.structures, table, id, old, new);
     }
 
     fn before_change(

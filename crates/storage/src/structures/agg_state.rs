@@ -162,6 +162,48 @@ impl AggState {
     }
 }
 
+/// The running aggregates of some rows: how many, and each aggregate's
+/// state (inline for up to two aggregates, so a group or partial needs no
+/// allocation of its own).
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub rows: u64,
+    pub states: smallvec::SmallVec<[AggState; 2]>,
+}
+
+impl Running {
+    pub fn new(aggs: &[AggSpec]) -> Running {
+        Running { rows: 0, states: aggs.iter().map(AggState::new).collect() }
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) one row with these aggregate
+    /// arguments; returns whether no rows are left.
+    pub fn apply(&mut self, aggs: &[AggSpec], args: &[Value], sign: i64) -> bool {
+        for (state, (spec, arg)) in self.states.iter_mut().zip(aggs.iter().zip(args)) {
+            state.apply(spec.arg.as_ref().map(|_| arg), sign);
+        }
+        self.rows = self.rows.saturating_add_signed(sign);
+        self.rows == 0
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) all of `other`'s rows;
+    /// returns whether no rows are left.
+    pub fn merge(&mut self, other: &Running, sign: i64) -> bool {
+        for (state, o) in self.states.iter_mut().zip(other.states.iter()) {
+            state.merge(o, sign);
+        }
+        self.rows = self.rows.saturating_add_signed(sign * other.rows as i64);
+        self.rows == 0
+    }
+
+    /// Heap bytes beyond the value itself (INFO memory).
+    pub fn heap_bytes(&self) -> usize {
+        let spilled =
+            if self.states.spilled() { crate::memory::allocation(std::mem::size_of_val(&*self.states)) } else { 0 };
+        spilled + self.states.iter().map(AggState::heap_bytes).sum::<usize>()
+    }
+}
+
 fn multiset_apply(map: &mut BTreeMap<Value, u32>, v: &Value, sign: i64) {
     if sign > 0 {
         *map.entry(v.clone()).or_insert(0) += 1;

@@ -9,11 +9,10 @@ use std::sync::Arc;
 use aotdb_planner::eval::{eval, eval_predicate};
 use aotdb_planner::{AggSpec, AggregateSpec, Error as PlanError, SortSpec, Value};
 use hashbrown::HashMap;
-use smallvec::SmallVec;
 
-use super::agg_state::{AggState, Partial};
+use super::agg_state::{Partial, Running};
 use super::group_map::GroupMap;
-use super::partials::{PartialContribution, PartialGroup, PartialMove, Partials};
+use super::partials::{PartialContribution, PartialMove, Partials};
 use super::range_tree::{RangeRow, RangeTree};
 use super::sort_key::{part, Identity, OrderedKey, Part};
 use crate::row::Key;
@@ -22,7 +21,7 @@ use crate::row::Key;
 enum Group {
     /// States inline for up to two aggregates: a read of a group then
     /// touches the group's own slot only.
-    Plain { rows: u64, states: SmallVec<[AggState; 2]> },
+    Plain(Running),
     /// Boxed: a group is in a hash map slot, and most groups are plain.
     Ranged(Box<RangeTree>),
 }
@@ -118,34 +117,27 @@ impl AggregateView {
         Ok(Contribution { eq: eval_all(&self.spec.eq)?, group: eval_all(&self.spec.group)?, range, args, identity })
     }
 
-    /// Builds the view from all its rows at once (after a restart or for a
-    /// new statement): groups first, then each ranked group once, and range
-    /// trees built from sorted rows.
-    pub fn bulk_load(&mut self, contributions: Vec<Contribution>) {
-        if self.spec.range.is_some() {
-            let mut by_group: HashMap<(Key, Key), Vec<RangeRow>> = HashMap::new();
-            for c in contributions {
-                let Some(v) = c.range.filter(|v| !v.is_null()) else { continue };
-                by_group.entry((c.eq, c.group)).or_default().push((v, c.identity, c.args));
-            }
-            for ((eq, group), mut rows) in by_group {
-                rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-                let tree = RangeTree::from_sorted(self.aggs.clone(), rows);
-                let sorted = self.shape.sorted;
-                self.keys
-                    .entry(eq)
-                    .or_insert_with(|| KeyGroups::new(sorted))
-                    .groups
-                    .insert(group, Group::Ranged(Box::new(tree)));
-                self.groups += 1;
-            }
-        } else {
-            self.begin_bulk();
-            for c in &contributions {
-                self.apply(c, 1);
-            }
+    /// Builds a view with a range column from all its rows at once (after
+    /// a restart or for a new statement): each group's rows sorted, then
+    /// its range tree built in one pass. Other views take contributions one
+    /// by one between `begin_bulk` and `finish_bulk`.
+    pub fn bulk_load_ranged(&mut self, contributions: Vec<Contribution>) {
+        let mut by_group: HashMap<(Key, Key), Vec<RangeRow>> = HashMap::new();
+        for c in contributions {
+            let Some(v) = c.range.filter(|v| !v.is_null()) else { continue };
+            by_group.entry((c.eq, c.group)).or_default().push((v, c.identity, c.args));
         }
-        self.finish_bulk();
+        for ((eq, group), mut rows) in by_group {
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            let tree = RangeTree::from_sorted(self.aggs.clone(), rows);
+            let sorted = self.shape.sorted;
+            self.keys
+                .entry(eq)
+                .or_insert_with(|| KeyGroups::new(sorted))
+                .groups
+                .insert(group, Group::Ranged(Box::new(tree)));
+            self.groups += 1;
+        }
     }
 
     /// Whether groups keep range trees (their bulk load sorts rows).
@@ -177,7 +169,7 @@ impl AggregateView {
 
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{allocation, boxed_values, btree, hash_table, sampled};
+        use crate::memory::{boxed_values, btree, hash_table, sampled};
         self.partials.as_ref().map_or(0, Partials::heap_bytes)
             + hash_table(&self.keys)
             + sampled(self.keys.iter(), self.keys.len(), |(key, kg)| {
@@ -188,10 +180,7 @@ impl AggregateView {
                     + sampled(kg.groups.iter(), kg.groups.len(), |(group, g)| {
                         boxed_values(group)
                             + match g {
-                                Group::Plain { states, .. } => {
-                                    (if states.spilled() { allocation(std::mem::size_of_val(&**states)) } else { 0 })
-                                        + states.iter().map(AggState::heap_bytes).sum::<usize>()
-                                }
+                                Group::Plain(running) => running.heap_bytes(),
                                 Group::Ranged(tree) => std::mem::size_of::<RangeTree>() + tree.heap_bytes(),
                             }
                     })
@@ -206,13 +195,7 @@ impl AggregateView {
         let aggs = &self.aggs;
         update_group(&self.spec, aggs, self.shape, &mut self.keys, &mut self.groups, &c.eq, &c.group, |group| {
             match group {
-                Group::Plain { rows, states } => {
-                    for (state, (spec, arg)) in states.iter_mut().zip(aggs.iter().zip(c.args.iter())) {
-                        state.apply(spec.arg.as_ref().map(|_| arg), sign);
-                    }
-                    *rows = rows.saturating_add_signed(sign);
-                    *rows == 0
-                }
+                Group::Plain(running) => running.apply(aggs, &c.args, sign),
                 Group::Ranged(tree) => {
                     let value = c.range.clone().unwrap_or(Value::Null);
                     if sign > 0 {
@@ -228,15 +211,9 @@ impl AggregateView {
 
     /// Adds (`sign` 1) or removes (`sign` -1) a partial's rows to the
     /// group `(eq, group)`.
-    fn apply_partial_to(&mut self, eq: &Key, group: &Key, partial: &PartialGroup, sign: i64) {
+    fn apply_partial_to(&mut self, eq: &Key, group: &Key, partial: &Running, sign: i64) {
         update_group(&self.spec, &self.aggs, self.shape, &mut self.keys, &mut self.groups, eq, group, |g| match g {
-            Group::Plain { rows, states } => {
-                for (state, other) in states.iter_mut().zip(partial.states.iter()) {
-                    state.merge(other, sign);
-                }
-                *rows = rows.saturating_add_signed(sign * partial.rows as i64);
-                *rows == 0
-            }
+            Group::Plain(running) => running.merge(partial, sign),
             // Views with a range column keep no partials.
             Group::Ranged(tree) => tree.is_empty(),
         });
@@ -358,7 +335,7 @@ fn update_group(
     let KeyGroups { groups, ranked: ranks } = keys.entry_ref(eq).or_insert_with(|| KeyGroups::new(shape.sorted));
     let (group, created) = groups.get_or_insert_with(group_key, || match &spec.range {
         Some(_) => Group::Ranged(Box::new(RangeTree::new(aggs.clone()))),
-        None => Group::Plain { rows: 0, states: aggs.iter().map(AggState::new).collect() },
+        None => Group::Plain(Running::new(aggs)),
     });
     if ranked && !created {
         if let Some(old) = rank_key(spec, aggs, group_key, Some(group)) {
@@ -394,7 +371,7 @@ fn group_row(
     let mut row: Vec<Value> = Vec::with_capacity(group.len() + aggs.len());
     row.extend_from_slice(group);
     match g {
-        Group::Plain { states, .. } => {
+        Group::Plain(Running { states, .. }) => {
             for (state, spec) in states.iter().zip(aggs) {
                 row.push(state.output(spec)?);
             }

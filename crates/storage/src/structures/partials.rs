@@ -5,20 +5,11 @@
 //! join key, from the view group the old dimension row put it in to the
 //! one the new row puts it in.
 
+use super::agg_state::Running;
+use crate::row::Key;
 use aotdb_planner::eval::{eval, eval_predicate};
 use aotdb_planner::{AggSpec, Error as PlanError, KeySource, PartialPlan, Value};
 use hashbrown::HashMap;
-use smallvec::SmallVec;
-
-use super::agg_state::AggState;
-use crate::row::Key;
-
-/// The running aggregates of some rows.
-#[derive(Debug, Clone)]
-pub struct PartialGroup {
-    pub rows: u64,
-    pub states: SmallVec<[AggState; 2]>,
-}
 
 /// What one fact row adds to (or takes from) the partials.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +26,7 @@ pub struct PartialContribution {
 pub struct PartialMove {
     pub from: Option<(Key, Key)>,
     pub to: Option<(Key, Key)>,
-    pub group: PartialGroup,
+    pub group: Running,
 }
 
 #[derive(Debug)]
@@ -43,7 +34,7 @@ pub struct Partials {
     plan: PartialPlan,
     /// How many of the view's keys are eq keys (the rest are group keys).
     eq_len: usize,
-    by_join: HashMap<Key, HashMap<Key, PartialGroup>>,
+    by_join: HashMap<Key, HashMap<Key, Running>>,
 }
 
 impl Partials {
@@ -58,9 +49,7 @@ impl Partials {
             + sampled(self.by_join.iter(), self.by_join.len(), |(key, inner)| {
                 boxed_values(key)
                     + hash_table(inner)
-                    + sampled(inner.iter(), inner.len(), |(k, g)| {
-                        boxed_values(k) + g.states.iter().map(AggState::heap_bytes).sum::<usize>()
-                    })
+                    + sampled(inner.iter(), inner.len(), |(k, g)| boxed_values(k) + g.heap_bytes())
             })
     }
 
@@ -91,14 +80,8 @@ impl Partials {
 
     pub fn apply(&mut self, aggs: &[AggSpec], c: &PartialContribution, sign: i64) {
         let inner = self.by_join.entry_ref(&c.join).or_default();
-        let group = inner
-            .entry_ref(&c.fact)
-            .or_insert_with(|| PartialGroup { rows: 0, states: aggs.iter().map(AggState::new).collect() });
-        for (state, (spec, arg)) in group.states.iter_mut().zip(aggs.iter().zip(c.args.iter())) {
-            state.apply(spec.arg.as_ref().map(|_| arg), sign);
-        }
-        group.rows = group.rows.saturating_add_signed(sign);
-        if group.rows == 0 {
+        let group = inner.entry_ref(&c.fact).or_insert_with(|| Running::new(aggs));
+        if group.apply(aggs, &c.args, sign) {
             inner.remove(&c.fact);
             if inner.is_empty() {
                 self.by_join.remove(&c.join);

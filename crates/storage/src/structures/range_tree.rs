@@ -327,7 +327,8 @@ impl RangeTree {
         let index = self.place(value, identity, args);
         let priority = self.priority(index);
         let w = self.width();
-        let own: Vec<Partial> = self.summaries[index as usize * w..(index as usize + 1) * w].to_vec();
+        let own: smallvec::SmallVec<[Partial; 2]> =
+            self.summaries[index as usize * w..(index as usize + 1) * w].iter().cloned().collect();
         let mut path: Vec<(u32, bool)> = Vec::new();
         let mut cur = self.root;
         while cur != NIL && self.priority(cur) > priority {
