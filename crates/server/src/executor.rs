@@ -591,9 +591,8 @@ impl Executor {
             }
             self.check_writable()?;
         }
-        let args: Vec<Bytes> = argv.iter().map(|a| Bytes::from(a.clone())).collect();
         let mark = self.undo.len();
-        match self.execute_one(&stmt, &args) {
+        match self.execute_one(&stmt, &argv) {
             Ok(outcome) => {
                 if self.undo.len() > mark {
                     writes.push((stmt.name.clone(), argv));
@@ -738,7 +737,7 @@ impl Executor {
             .ok_or_else(|| ExecError::NoStatement(format!("no statement named \"{text}\"")))
     }
 
-    fn execute_one(&mut self, stmt: &Statement, args: &[Bytes]) -> Result<RowsOrCount, ExecError> {
+    fn execute_one<A: AsRef<[u8]>>(&mut self, stmt: &Statement, args: &[A]) -> Result<RowsOrCount, ExecError> {
         let params = stmt.bind_args(args)?;
         self.executed += 1;
         let outcome = if stmt.is_read_only() {

@@ -279,7 +279,12 @@ impl Database {
             while let Some((id, spec)) = specs.get(next.fetch_add(1, Ordering::Relaxed)) {
                 let started = std::time::Instant::now();
                 out.push((*id, self.build_structure(spec.clone(), &none)?));
-                tracing::debug!(structure = id, millis = started.elapsed().as_millis() as u64, "structure rebuilt");
+                tracing::debug!(
+                    structure = id,
+                    spec = ?spec,
+                    millis = started.elapsed().as_millis() as u64,
+                    "structure rebuilt"
+                );
             }
             Ok(out)
         };

@@ -6,37 +6,60 @@ use aotdb_planner::Value;
 use aotdb_proto::Reply;
 use aotdb_storage::Outcome;
 use bytes::Bytes;
-use mlua::{Lua, Table, Value as LuaValue};
+use std::ffi::c_int;
+
+use mlua::{ffi, Lua, Table, Value as LuaValue};
 
 /// A statement's result as Lua sees it: a count, or an array of rows,
 /// each an array of values.
+///
+/// Built on the Lua stack in one protected call: through mlua's safe API
+/// every table and every store took a registry reference and a protected
+/// call of its own, which made converting results the largest cost of an
+/// FCALL after the statements themselves.
 pub fn outcome_to_lua(lua: &Lua, null: &Table, outcome: &Outcome) -> mlua::Result<LuaValue> {
-    match outcome {
-        Outcome::Count(n) => Ok(LuaValue::Integer(*n as i64)),
-        Outcome::Rows(rows) => {
-            let out = lua.create_table_with_capacity(rows.len(), 0)?;
+    let rows = match outcome {
+        Outcome::Count(n) => return Ok(LuaValue::Integer(*n as i64)),
+        Outcome::Rows(rows) => rows,
+    };
+    // Lengths beyond a C int cannot be preallocated; the table still grows.
+    let hint = |n: usize| c_int::try_from(n).unwrap_or(0);
+    // SAFETY: `exec_raw` runs the closure as a protected C function with
+    // `null` at stack index 1; it pushes at most four values (null, the
+    // result, a row, a value; Lua guarantees LUA_MINSTACK = 20 slots), and
+    // leaves exactly the result table. A Lua error (out of memory) unwinds
+    // by longjmp; the closure holds only borrows then, except a
+    // timestamp's text, which would leak.
+    unsafe {
+        lua.exec_raw(null, |state| {
+            ffi::lua_createtable(state, hint(rows.len()), 0);
             for (i, row) in rows.iter().enumerate() {
-                let r = lua.create_table_with_capacity(row.len(), 0)?;
+                ffi::lua_createtable(state, hint(row.len()), 0);
                 for (j, v) in row.iter().enumerate() {
-                    r.raw_set(j + 1, value_to_lua(lua, null, v)?)?;
+                    match v {
+                        Value::Null => ffi::lua_pushvalue(state, 1),
+                        Value::Bool(b) => ffi::lua_pushboolean(state, c_int::from(*b)),
+                        Value::Int(n) => ffi::lua_pushinteger(state, *n),
+                        Value::Float(x) => ffi::lua_pushnumber(state, *x),
+                        Value::Text(t) => push_bytes(state, t.as_bytes()),
+                        Value::Bytes(b) => push_bytes(state, b),
+                        Value::Timestamp(_) => push_bytes(state, v.to_pg_text().as_bytes()),
+                    }
+                    ffi::lua_rawseti(state, -2, j as ffi::lua_Integer + 1);
                 }
-                out.raw_set(i + 1, r)?;
+                ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
             }
-            Ok(LuaValue::Table(out))
-        }
+            ffi::lua_remove(state, 1);
+        })
     }
 }
 
-fn value_to_lua(lua: &Lua, null: &Table, v: &Value) -> mlua::Result<LuaValue> {
-    Ok(match v {
-        Value::Null => LuaValue::Table(null.clone()),
-        Value::Bool(b) => LuaValue::Boolean(*b),
-        Value::Int(i) => LuaValue::Integer(*i),
-        Value::Float(x) => LuaValue::Number(*x),
-        Value::Text(s) => LuaValue::String(lua.create_string(s.as_bytes())?),
-        Value::Bytes(b) => LuaValue::String(lua.create_string(&b[..])?),
-        Value::Timestamp(_) => LuaValue::String(lua.create_string(v.to_pg_text())?),
-    })
+/// Pushes a Lua string (Lua copies the bytes).
+///
+/// # Safety
+/// `state` must be a Lua state inside a protected call with a free slot.
+unsafe fn push_bytes(state: *mut ffi::lua_State, bytes: &[u8]) {
+    unsafe { ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len()) };
 }
 
 /// A Lua value as statement argument text (`\N` for NULL and nil).

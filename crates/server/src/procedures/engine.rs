@@ -3,6 +3,8 @@
 //! bounded by a time budget enforced with an instruction-count hook.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aotdb_proto::Reply;
@@ -61,6 +63,9 @@ pub struct FunctionEngine {
     libraries: BTreeMap<String, Library>,
     functions: BTreeMap<String, Registered>,
     budget: Duration,
+    /// The time budget's clock: `deadline` counts nanoseconds from here.
+    epoch: Instant,
+    deadline: Arc<AtomicU64>,
 }
 
 /// Largest memory a Lua state may use.
@@ -138,8 +143,26 @@ impl FunctionEngine {
         let aotdb = lua.create_table().map_err(lua_err)?;
         aotdb.set("NULL", null.clone()).map_err(lua_err)?;
         safe.set("aotdb", aotdb.clone()).map_err(lua_err)?;
+        // Checked every 1,000 instructions, against the deadline `arm` sets.
+        let epoch = Instant::now();
+        let deadline = Arc::new(AtomicU64::new(u64::MAX));
+        let watched = deadline.clone();
+        lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
+            let now = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            if now > watched.load(Ordering::Relaxed) {
+                Err(mlua::Error::external(FunctionError {
+                    code: "TIMEOUT",
+                    message: "the function ran past its time budget and was stopped; nothing it wrote was kept".into(),
+                }))
+            } else {
+                Ok(VmState::Continue)
+            }
+        })
+        .map_err(lua_err)?;
         Ok(FunctionEngine {
             lua,
+            epoch,
+            deadline,
             safe_globals: safe,
             aotdb,
             null,
@@ -149,18 +172,11 @@ impl FunctionEngine {
         })
     }
 
-    /// Stops Lua code that runs past `deadline`.
+    /// Stops Lua code that runs past `deadline`. The hook itself is set
+    /// once (setting one allocates); a call only moves the deadline.
     fn arm(&self, deadline: Instant) {
-        let _ = self.lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
-            if Instant::now() > deadline {
-                Err(mlua::Error::external(FunctionError {
-                    code: "TIMEOUT",
-                    message: "the function ran past its time budget and was stopped; nothing it wrote was kept".into(),
-                }))
-            } else {
-                Ok(VmState::Continue)
-            }
-        });
+        let nanos = deadline.saturating_duration_since(self.epoch).as_nanos();
+        self.deadline.store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// FUNCTION LOAD: runs the library's code, which registers its
@@ -207,7 +223,7 @@ impl FunctionEngine {
             env.raw_set("redis", redis)?;
             self.lua.load(&source).set_name(format!("@{name}")).set_environment(env.clone()).exec()
         });
-        self.lua.remove_hook();
+        self.arm(far_future(self.epoch));
         result.map_err(lua_err)?;
         if registered.is_empty() {
             return Err(fail("No functions registered".into()));
@@ -313,7 +329,7 @@ impl FunctionEngine {
             let run = scope.create_function_mut(|lua, values: MultiValue| {
                 let mut values = values.into_iter();
                 let name = match values.next() {
-                    Some(LuaValue::String(s)) => s.to_string_lossy(),
+                    Some(LuaValue::String(s)) => s,
                     _ => {
                         return Err(mlua::Error::external(FunctionError {
                             code: "ERR",
@@ -330,6 +346,7 @@ impl FunctionEngine {
                         })
                     })?);
                 }
+                let name = name.to_str()?;
                 match execute(&name, arguments, !no_writes) {
                     Ok(outcome) => outcome_to_lua(lua, &null, &outcome),
                     Err(e) => Err(mlua::Error::external(FunctionError { code: e.code(), message: e.to_string() })),
@@ -345,10 +362,16 @@ impl FunctionEngine {
             let value: LuaValue = callback.call((keys_t, args_t))?;
             Ok(lua_to_reply(&null, &value, 0))
         });
-        self.lua.remove_hook();
+        self.arm(far_future(self.epoch));
         let _ = self.aotdb.raw_set("execute", LuaValue::Nil);
         result.map_err(lua_err)
     }
+}
+
+/// A deadline no call reaches (between calls the hook never fires anyway,
+/// as no Lua runs).
+fn far_future(epoch: Instant) -> Instant {
+    epoch + Duration::from_secs(u32::MAX as u64)
 }
 
 fn valid_name(name: &str) -> bool {
