@@ -18,8 +18,11 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rusqlite::types::Value as SqlValue;
 
 // The server's allocator, so the in-process figures match what it does.
+#[path = "../crates/server/src/alloc.rs"]
+#[allow(dead_code)]
+mod alloc;
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::CountingAllocator = alloc::CountingAllocator;
 
 const SCHEMA: &str = include_str!("../examples/decisions.sql");
 
@@ -160,7 +163,79 @@ fn sqlite_query(db: &rusqlite::Connection, sql: &str, args: &[SqlValue]) -> usiz
     n
 }
 
+/// A read's arguments for an (account, merchant) pick.
+type ArgsOf = Box<dyn Fn(i64, i64) -> Vec<String>>;
+
+/// The arguments the reads are run with, per statement.
+fn read_args() -> Vec<(&'static str, ArgsOf)> {
+    vec![
+        ("account_by_id", Box::new(|a, _| vec![a.to_string()])),
+        ("merchant_risk", Box::new(|_, m| vec![m.to_string()])),
+        ("spend_since", Box::new(move |a, _| vec![a.to_string(), (T0 - 86_400).to_string()])),
+        ("spend_by_category", Box::new(|a, _| vec![a.to_string()])),
+        ("top_merchants", Box::new(|a, _| vec![a.to_string()])),
+        ("recent_decisions", Box::new(|a, _| vec![a.to_string()])),
+        ("declines_in_region", Box::new(move |a, _| vec![format!("region-{}", a % 8), (T0 - 86_400).to_string()])),
+    ]
+}
+
+/// Zipf-picked (account, merchant) pairs the statements are run with.
+fn picks(dataset: &Dataset) -> Vec<(i64, i64)> {
+    let account_pick = Zipf::new(dataset.accounts.len() as u64, 1.1);
+    let merchant_pick = Zipf::new(dataset.merchants.len() as u64, 1.1);
+    let mut rng = Rng::new(7);
+    (0..4096).map(|_| (account_pick.sample(&mut rng) as i64, merchant_pick.sample(&mut rng) as i64)).collect()
+}
+
+/// Instruction counting (`benches/instructions.sh`): runs each statement
+/// named in `AOTDB_COUNT` (or `decision`) `AOTDB_COUNT_ITERS` times inside
+/// `counted`, the only code callgrind measures, so a statement's count
+/// does not move with the host's load.
+fn count_instructions(names: &str) {
+    let scale: f64 = std::env::var("AOTDB_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(0.05);
+    let iters: usize = std::env::var("AOTDB_COUNT_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dataset = Dataset::load_or_generate(&root, scale);
+    let (mut ours, _) = aotdb(&dataset);
+    let picks = picks(&dataset);
+    let reads = read_args();
+    for name in names.split(',') {
+        let mut calls: Vec<Vec<String>> = Vec::with_capacity(iters);
+        if let Some((_, args)) = reads.iter().find(|(n, _)| *n == name) {
+            calls.extend((0..iters).map(|i| args(picks[i % picks.len()].0, picks[i % picks.len()].1)));
+        } else if name != "decision" {
+            let mut next = write_args(name, &picks);
+            calls.extend((0..iters).map(|_| next()));
+        }
+        counted(&mut ours, name, &calls, iters, &picks);
+        println!("counted {name} x{iters}");
+    }
+}
+
+#[inline(never)]
+fn counted(ours: &mut Aotdb, name: &str, calls: &[Vec<String>], iters: usize, picks: &[(i64, i64)]) {
+    if name == "decision" {
+        let statements: std::collections::HashMap<String, Arc<Statement>> =
+            statement_sql().into_iter().map(|(n, _)| (n.clone(), ours.statement(&n))).collect();
+        for i in 0..iters {
+            run_decision(i, picks, &mut |name, args| match ours.run(&statements[name], args) {
+                Outcome::Rows(rows) => rows,
+                Outcome::Count(_) => Vec::new(),
+            });
+        }
+        return;
+    }
+    let stmt = ours.statement(name);
+    for args in calls {
+        std::hint::black_box(ours.run(&stmt, args));
+    }
+}
+
 fn bench(c: &mut Criterion) {
+    if let Ok(names) = std::env::var("AOTDB_COUNT") {
+        count_instructions(&names);
+        return;
+    }
     let scale: f64 = std::env::var("AOTDB_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dataset = Dataset::load_or_generate(&root, scale);
@@ -175,24 +250,8 @@ fn bench(c: &mut Criterion) {
     );
     let sql: std::collections::HashMap<String, String> = statement_sql().into_iter().collect();
 
-    let accounts = dataset.accounts.len() as u64;
-    let merchants = dataset.merchants.len() as u64;
-    let account_pick = Zipf::new(accounts, 1.1);
-    let merchant_pick = Zipf::new(merchants, 1.1);
-    let mut rng = Rng::new(7);
-    let picks: Vec<(i64, i64)> =
-        (0..4096).map(|_| (account_pick.sample(&mut rng) as i64, merchant_pick.sample(&mut rng) as i64)).collect();
-
-    type ArgsOf = Box<dyn Fn(i64, i64) -> Vec<String>>;
-    let reads: Vec<(&str, ArgsOf)> = vec![
-        ("account_by_id", Box::new(|a, _| vec![a.to_string()])),
-        ("merchant_risk", Box::new(|_, m| vec![m.to_string()])),
-        ("spend_since", Box::new(move |a, _| vec![a.to_string(), (T0 - 86_400).to_string()])),
-        ("spend_by_category", Box::new(|a, _| vec![a.to_string()])),
-        ("top_merchants", Box::new(|a, _| vec![a.to_string()])),
-        ("recent_decisions", Box::new(|a, _| vec![a.to_string()])),
-        ("declines_in_region", Box::new(move |a, _| vec![format!("region-{}", a % 8), (T0 - 86_400).to_string()])),
-    ];
+    let picks = picks(&dataset);
+    let reads = read_args();
     // Arguments are made before timing starts, so each side's figure is
     // its engine's work: binding, lookup, and every column of every row.
     for (name, args) in &reads {

@@ -211,6 +211,12 @@ pub fn parse_value(text: &[u8], ty: DataType) -> Result<Value, ParseValueError> 
             let s = std::str::from_utf8(text).map_err(|_| bad())?;
             return Ok(Value::Text(ArcStr::from(s)));
         }
+        DataType::SmallInt | DataType::Integer | DataType::BigInt => {
+            if let Some(v) = plain_integer(text) {
+                let (lo, hi) = ty.integer_range();
+                return if v < lo || v > hi { Err(bad()) } else { Ok(Value::Int(v)) };
+            }
+        }
         _ => {}
     }
     let s = std::str::from_utf8(text).map_err(|_| bad())?;
@@ -234,17 +240,40 @@ pub fn parse_value(text: &[u8], ty: DataType) -> Result<Value, ParseValueError> 
     }
 }
 
-fn parse_float(s: &str) -> Option<f64> {
-    match s.to_ascii_lowercase().as_str() {
-        "nan" => Some(f64::NAN),
-        "infinity" | "+infinity" | "inf" | "+inf" => Some(f64::INFINITY),
-        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
-        other => {
-            // Rust accepts "inf"/"nan" spellings we handled above and
-            // nothing else unusual, so its parser matches PostgreSQL's.
-            let v: f64 = other.parse().ok()?;
-            v.is_finite().then_some(v)
+/// The value of an argument that is only an optional minus sign and up to
+/// 18 digits (every id and amount a client sends), which cannot overflow;
+/// anything else goes through the general parser.
+fn plain_integer(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
         }
+        v = v * 10 + i64::from(d - b'0');
+    }
+    Some(if negative { -v } else { v })
+}
+
+fn parse_float(s: &str) -> Option<f64> {
+    let is = |word: &str| s.eq_ignore_ascii_case(word);
+    if is("nan") {
+        Some(f64::NAN)
+    } else if is("infinity") || is("+infinity") || is("inf") || is("+inf") {
+        Some(f64::INFINITY)
+    } else if is("-infinity") || is("-inf") {
+        Some(f64::NEG_INFINITY)
+    } else {
+        // Rust accepts "inf"/"nan" spellings we handled above and
+        // nothing else unusual, so its parser matches PostgreSQL's.
+        let v: f64 = s.parse().ok()?;
+        v.is_finite().then_some(v)
     }
 }
 
@@ -339,6 +368,50 @@ mod tests {
         assert!(parse_value(b"40000", DataType::SmallInt).is_err());
         assert!(parse_value(b"12a", DataType::BigInt).is_err());
         assert!(parse_value(b"", DataType::BigInt).is_err());
+    }
+
+    #[test]
+    fn plain_digits_parse_as_the_general_parser_does() {
+        let general = |text: &str| text.trim().parse::<i64>().ok();
+        let cases = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "000123",
+            "123456789012345678",
+            "-123456789012345678",
+            "999999999999999999",
+            "1234567890123456789",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "-",
+            "",
+            "--1",
+            "1-",
+            "12 ",
+            "+12",
+            "1_000",
+            "١٢",
+        ];
+        for text in cases {
+            let fast = parse_value(text.as_bytes(), DataType::BigInt).ok();
+            assert_eq!(fast, general(text).map(Value::Int), "{text:?}");
+        }
+        assert!(parse_value(b"2147483648", DataType::Integer).is_err());
+        assert_eq!(parse_value(b"-2147483648", DataType::Integer), Ok(Value::Int(-2147483648)));
+        assert!(parse_value(b"-32769", DataType::SmallInt).is_err());
+    }
+
+    #[test]
+    fn float_spellings_need_no_lower_case_copy() {
+        assert_eq!(parse_float("NaN").map(f64::is_nan), Some(true));
+        assert_eq!(parse_float("-Infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_float("+INF"), Some(f64::INFINITY));
+        assert_eq!(parse_float("1.5E3"), Some(1500.0));
+        assert_eq!(parse_float("1e999"), None);
+        assert_eq!(parse_float("one"), None);
     }
 
     #[test]

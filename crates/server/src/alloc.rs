@@ -2,11 +2,57 @@
 //! for the many small rows, keys and index nodes), wrapped to count bytes
 //! in use for INFO's used_memory. One relaxed atomic add per allocation is
 //! the whole cost of counting.
+//!
+//! The in-process benchmark includes this file too, so its figures are the
+//! server's.
 
 use std::alloc::{GlobalAlloc, Layout};
-
-use mimalloc::MiMalloc as System;
+use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use libmimalloc_sys as mi;
+
+/// Alignment every mimalloc block has anyway (a machine word): requests
+/// that need no more take mimalloc's plain entry points, whose fast path
+/// is a third of the aligned one's (the usual Rust wrapper always takes
+/// the aligned one).
+const WORD: usize = std::mem::size_of::<usize>();
+
+/// mimalloc behind Rust's allocator interface.
+struct System;
+
+impl System {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = if layout.align() <= WORD {
+            unsafe { mi::mi_malloc(layout.size()) }
+        } else {
+            unsafe { mi::mi_malloc_aligned(layout.size(), layout.align()) }
+        };
+        p.cast()
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = if layout.align() <= WORD {
+            unsafe { mi::mi_zalloc(layout.size()) }
+        } else {
+            unsafe { mi::mi_zalloc_aligned(layout.size(), layout.align()) }
+        };
+        p.cast()
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        unsafe { mi::mi_free(ptr.cast::<c_void>()) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = if layout.align() <= WORD {
+            unsafe { mi::mi_realloc(ptr.cast::<c_void>(), new_size) }
+        } else {
+            unsafe { mi::mi_realloc_aligned(ptr.cast::<c_void>(), new_size, layout.align()) }
+        };
+        p.cast()
+    }
+}
 
 static IN_USE: AtomicUsize = AtomicUsize::new(0);
 

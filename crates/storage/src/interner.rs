@@ -65,6 +65,19 @@ impl TextInterner {
         }
     }
 
+    /// As `share_row`, for a row replacing `old`: texts it kept from
+    /// `old` are shared already (an UPDATE copies the columns it does not
+    /// set), so only the others are looked up.
+    pub fn share_changed(&mut self, row: &mut [Value], old: &[Value]) {
+        for ((value, pool), before) in row.iter_mut().zip(&mut self.columns).zip(old) {
+            if let Value::Text(text) = value {
+                if !matches!(before, Value::Text(b) if ArcStr::ptr_eq(b, text)) {
+                    pool.share(text);
+                }
+            }
+        }
+    }
+
     /// Approximate heap bytes of the pools themselves (the strings are
     /// counted with the rows that use them).
     pub fn heap_bytes(&self) -> usize {

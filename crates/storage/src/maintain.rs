@@ -113,8 +113,10 @@ impl Database {
     /// Applies one row change with all its maintenance; returns the row's
     /// slot and, for deletes and updates, the row as it was.
     fn change(&mut self, table: TableId, mut op: Op) -> Result<(RowId, Option<Row>)> {
-        if let Op::Insert(row) | Op::Update(_, row) = &mut op {
-            self.table_mut(table)?.share_texts(row);
+        match &mut op {
+            Op::Insert(row) => self.table_mut(table)?.share_texts(row),
+            Op::Update(id, row) => self.table_mut(table)?.share_texts_replacing(*id, row),
+            Op::Delete(_) | Op::Restore(..) => {}
         }
         // The row as it is, borrowed from the table: nothing changes until
         // every view has computed its state before the change.

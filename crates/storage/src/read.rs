@@ -215,7 +215,8 @@ impl Database {
             return Ok(None);
         }
         let table = self.table(view.anchor())?;
-        let mut out = Vec::new();
+        // A lookup finds at most one row: no growing from empty.
+        let mut out = Vec::with_capacity(usize::from(matches!(p.source, Source::Lookup { .. })));
         let mut skipped = 0;
         let mut emit = |row: &[Value], out: &mut Vec<Vec<Value>>| -> Result<bool> {
             if !passes(p.residual.as_ref(), row, params)? {
@@ -399,7 +400,15 @@ impl Database {
         let view = &f.view;
         let table = self.table(view.anchor())?;
         let mut ids = Vec::new();
+        let single = view.steps.len() == 1;
         let check = |id: RowId, row: &[Value], ids: &mut Vec<RowId>| -> Result<()> {
+            if single {
+                // The view row is the table row itself: no copy.
+                if view_accepts(view, row)? && passes(f.residual.as_ref(), row, params)? {
+                    ids.push(id);
+                }
+                return Ok(());
+            }
             let mut view_rows: Vec<ViewRow> = Vec::new();
             self.expand(view, id, row, &mut view_rows)?;
             for r in view_rows {

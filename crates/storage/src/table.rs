@@ -58,6 +58,14 @@ impl Table {
         self.texts.share_row(row);
     }
 
+    /// As `share_texts`, for a row about to replace row `id`.
+    pub fn share_texts_replacing(&mut self, id: RowId, row: &mut [Value]) {
+        match self.slots.get(id) {
+            Some(old) => self.texts.share_changed(row, old),
+            None => self.texts.share_row(row),
+        }
+    }
+
     /// Checks NOT NULL for every column of a complete row.
     pub fn check_not_null(&self, row: &[Value]) -> Result<()> {
         for (c, v) in self.def.columns.iter().zip(row) {
