@@ -11,8 +11,17 @@ ALL=account_by_id,merchant_risk,spend_since,spend_by_category,top_merchants,rece
 NAMES="${1:-all}"; [ "$NAMES" = all ] && NAMES=$ALL
 ITERS="${2:-2000}"
 need valgrind valgrind
-BIN="${BENCH_BIN:-$(cd "$ROOT" && cargo bench --bench decisions --no-run --message-format=json 2>/dev/null \
-  | awk -F'"executable":"' 'NF>1{split($2,a,"\""); print a[1]}' | tail -1)}"
+bench_binary() { # the decisions benchmark's executable, built if needed
+  (cd "$ROOT" && cargo bench -q --bench decisions --no-run --message-format=json 2>/dev/null) | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    t = m.get("target") or {}
+    if m.get("executable") and t.get("name") == "decisions" and "bench" in t.get("kind", []):
+        print(m["executable"])'
+}
+BIN="${BENCH_BIN:-$(bench_binary)}"
+[ -x "$BIN" ] || { echo "no benchmark binary" >&2; exit 1; }
 OUT="$WORK/callgrind"
 mkdir -p "$OUT"
 machine

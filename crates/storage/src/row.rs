@@ -29,6 +29,19 @@ impl Key {
         Key::Many(values.into_boxed_slice())
     }
 
+    /// The key of `n` values made by `value(i)`: a one-value key without
+    /// any allocation, a longer one allocated once at its final size.
+    pub fn try_build<E>(n: usize, mut value: impl FnMut(usize) -> Result<Value, E>) -> Result<Key, E> {
+        if n == 1 {
+            return Ok(Key::One(value(0)?));
+        }
+        let mut values = Vec::with_capacity(n);
+        for i in 0..n {
+            values.push(value(i)?);
+        }
+        Ok(Key::Many(values.into_boxed_slice()))
+    }
+
     pub fn as_slice(&self) -> &[Value] {
         match self {
             Key::One(v) => std::slice::from_ref(v),

@@ -98,18 +98,19 @@ impl AggregateView {
 
     /// Evaluates what a view row contributes.
     pub fn contribution(&self, row: &[Value], identity: Identity) -> Result<Contribution, PlanError> {
+        // Every vector at its final size: collecting from fallible
+        // iterators grows and then shrinks them, two reallocations a row.
         let eval_all = |exprs: &[aotdb_planner::Expr]| -> Result<Key, PlanError> {
-            exprs.iter().map(|e| eval(e, row, &[])).collect::<Result<Vec<_>, _>>().map(Key::from_vec)
+            Key::try_build(exprs.len(), |i| eval(&exprs[i], row, &[]))
         };
-        let args = self
-            .aggs
-            .iter()
-            .map(|a| match &a.arg {
-                Some(e) => eval(e, row, &[]),
-                None => Ok(Value::Null),
-            })
-            .collect::<Result<Vec<_>, _>>()?
-            .into_boxed_slice();
+        let mut args = Vec::with_capacity(self.aggs.len());
+        for a in self.aggs.iter() {
+            args.push(match &a.arg {
+                Some(e) => eval(e, row, &[])?,
+                None => Value::Null,
+            });
+        }
+        let args = args.into_boxed_slice();
         let range = match &self.spec.range {
             Some(e) => Some(eval(e, row, &[])?),
             None => None,
@@ -402,8 +403,8 @@ fn rank_key(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: Option<&Grou
             return None;
         }
     }
-    let mut parts: Vec<Part> =
-        output.order.iter().map(|s: &SortSpec| part(eval(&s.expr, &row, &[]).unwrap_or(Value::Null), s)).collect();
+    let mut parts: Vec<Part> = Vec::with_capacity(output.order.len() + group.len());
+    parts.extend(output.order.iter().map(|s: &SortSpec| part(eval(&s.expr, &row, &[]).unwrap_or(Value::Null), s)));
     parts.extend(group.iter().map(|v| Part::Val { value: v.clone(), descending: false, nulls_first: false }));
     Some(parts.into_boxed_slice())
 }

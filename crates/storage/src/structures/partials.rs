@@ -65,17 +65,19 @@ impl Partials {
                 return Ok(None);
             }
         }
-        let join = self.plan.join.iter().map(|e| eval(e, fact, &[])).collect::<Result<Vec<_>, _>>()?;
+        // Keys and arguments built at their final size (no allocation for
+        // one-value keys): this runs for every fact row written.
+        let (join, keys) = (&self.plan.join, &self.plan.fact_keys);
+        let join = Key::try_build(join.len(), |i| eval(&join[i], fact, &[]))?;
         if join.iter().any(Value::is_null) {
             return Ok(None);
         }
-        let keys = self.plan.fact_keys.iter().map(|e| eval(e, fact, &[])).collect::<Result<Vec<_>, _>>()?;
-        let args = aggs
-            .iter()
-            .map(|a| a.arg.as_ref().map_or(Ok(Value::Null), |e| eval(e, fact, &[])))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_boxed_slice();
-        Ok(Some(PartialContribution { join: Key::from_vec(join), fact: Key::from_vec(keys), args }))
+        let keys = Key::try_build(keys.len(), |i| eval(&keys[i], fact, &[]))?;
+        let mut args = Vec::with_capacity(aggs.len());
+        for a in aggs {
+            args.push(a.arg.as_ref().map_or(Ok(Value::Null), |e| eval(e, fact, &[]))?);
+        }
+        Ok(Some(PartialContribution { join, fact: keys, args: args.into_boxed_slice() }))
     }
 
     pub fn apply(&mut self, aggs: &[AggSpec], c: &PartialContribution, sign: i64) {
