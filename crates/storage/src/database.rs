@@ -193,10 +193,7 @@ impl Database {
         let mut rows = Vec::new();
         for (id, row) in anchor.rows() {
             if single {
-                let pass = |c: Option<&aotdb_planner::Expr>| -> Result<bool> {
-                    Ok(c.map(|c| aotdb_planner::eval::eval_predicate(c, row, &[])).transpose()?.unwrap_or(true))
-                };
-                if pass(view.steps[0].condition.as_ref())? && pass(view.filter.as_ref())? {
+                if crate::read::view_accepts(view, row)? {
                     visit(Identity::One(id), row)?;
                 }
             } else {

@@ -57,21 +57,14 @@ impl TextInterner {
     }
 
     /// Replaces each text value of `row` by the column's shared copy.
-    pub fn share_row(&mut self, row: &mut [Value]) {
-        for (value, pool) in row.iter_mut().zip(&mut self.columns) {
+    /// For a row replacing `old`, texts it kept from `old` are shared
+    /// already (an UPDATE copies the columns it does not set), so only the
+    /// others are looked up.
+    pub fn share_row(&mut self, row: &mut [Value], old: Option<&[Value]>) {
+        for (c, (value, pool)) in row.iter_mut().zip(&mut self.columns).enumerate() {
             if let Value::Text(text) = value {
-                pool.share(text);
-            }
-        }
-    }
-
-    /// As `share_row`, for a row replacing `old`: texts it kept from
-    /// `old` are shared already (an UPDATE copies the columns it does not
-    /// set), so only the others are looked up.
-    pub fn share_changed(&mut self, row: &mut [Value], old: &[Value]) {
-        for ((value, pool), before) in row.iter_mut().zip(&mut self.columns).zip(old) {
-            if let Value::Text(text) = value {
-                if !matches!(before, Value::Text(b) if ArcStr::ptr_eq(b, text)) {
+                let kept = matches!(old.and_then(|o| o.get(c)), Some(Value::Text(b)) if ArcStr::ptr_eq(b, text));
+                if !kept {
                     pool.share(text);
                 }
             }
@@ -105,8 +98,8 @@ mod tests {
         let mut pools = TextInterner::new(2);
         let mut a = [text("approved"), Value::Int(1)];
         let mut b = [text("approved"), Value::Int(2)];
-        pools.share_row(&mut a);
-        pools.share_row(&mut b);
+        pools.share_row(&mut a, None);
+        pools.share_row(&mut b, None);
         assert_eq!(ptr(&a[0]), ptr(&b[0]));
         assert_eq!(a[0], text("approved"));
     }
@@ -116,11 +109,11 @@ mod tests {
         let mut pools = TextInterner::new(1);
         let mut rows: Vec<[Value; 1]> = (0..MAX_ENTRIES + 1).map(|i| [text(&format!("name-{i}"))]).collect();
         for row in &mut rows {
-            pools.share_row(row);
+            pools.share_row(row, None);
         }
         assert!(pools.columns[0].closed);
         let mut again = [text("name-1")];
-        pools.share_row(&mut again);
+        pools.share_row(&mut again, None);
         assert_ne!(ptr(&again[0]), ptr(&rows[1][0]));
     }
 
@@ -129,10 +122,10 @@ mod tests {
         let mut pools = TextInterner::new(1);
         for i in 0..MAX_ENTRIES {
             let mut row = [text(&format!("gone-{i}"))];
-            pools.share_row(&mut row);
+            pools.share_row(&mut row, None);
         }
         let mut kept = [text("kept")];
-        pools.share_row(&mut kept);
+        pools.share_row(&mut kept, None);
         assert!(!pools.columns[0].closed);
         assert_eq!(pools.columns[0].values.len(), 1);
     }

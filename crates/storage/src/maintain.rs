@@ -9,12 +9,12 @@
 //! fail happens before the structures are touched, so a failure leaves
 //! them exact; the base change is then reverted.
 
-use aotdb_planner::eval::eval_predicate;
 use aotdb_planner::{StructureId, StructureSpec, TableId, Value};
 use hashbrown::HashMap;
 
 use crate::database::{Database, StructureData};
 use crate::error::{Error, Result};
+use crate::read::view_accepts;
 use crate::row::{Row, RowId};
 use crate::structures::{Contribution, Identity, PartialContribution, PartialMove, RowIndexEntry};
 use crate::undo::{UndoEntry, UndoLog};
@@ -114,8 +114,8 @@ impl Database {
     /// slot and, for deletes and updates, the row as it was.
     fn change(&mut self, table: TableId, mut op: Op) -> Result<(RowId, Option<Row>)> {
         match &mut op {
-            Op::Insert(row) => self.table_mut(table)?.share_texts(row),
-            Op::Update(id, row) => self.table_mut(table)?.share_texts_replacing(*id, row),
+            Op::Insert(row) => self.table_mut(table)?.share_texts(row, None),
+            Op::Update(id, row) => self.table_mut(table)?.share_texts(row, Some(*id)),
             Op::Delete(_) | Op::Restore(..) => {}
         }
         // The row as it is, borrowed from the table: nothing changes until
@@ -252,17 +252,12 @@ impl Database {
             match b.kind {
                 BeforeKind::Anchored if view.steps.len() == 1 => {
                     // A single-table view: the row itself, if it passes.
-                    let passes = |row: &[Value]| -> Result<bool> {
-                        let cond = view.steps[0].condition.as_ref().map(|c| eval_predicate(c, row, &[])).transpose()?;
-                        let filt = view.filter.as_ref().map(|f| eval_predicate(f, row, &[])).transpose()?;
-                        Ok(cond.unwrap_or(true) && filt.unwrap_or(true))
-                    };
                     let old = match previous {
-                        Some(r) if passes(r)? => Some(r),
+                        Some(r) if view_accepts(view, r)? => Some(r),
                         _ => None,
                     };
                     let new = match current {
-                        Some(r) if passes(r)? => Some(r),
+                        Some(r) if view_accepts(view, r)? => Some(r),
                         _ => None,
                     };
                     prepared.push(self.single_row_delta(b.structure, id, old, new)?);

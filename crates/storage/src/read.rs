@@ -479,7 +479,10 @@ fn view_of(p: &SelectPlan) -> Result<&ViewSpec> {
 }
 
 /// Whether a row of a single-table view's table belongs to the view.
-fn view_accepts(view: &ViewSpec, row: &[Value]) -> Result<bool> {
+/// Whether a single-table view holds `row`: its step's condition and the
+/// view's filter, in that order (the filter is not evaluated for a row the
+/// condition already refused).
+pub(crate) fn view_accepts(view: &ViewSpec, row: &[Value]) -> Result<bool> {
     Ok(passes(view.steps[0].condition.as_ref(), row, &[])? && passes(view.filter.as_ref(), row, &[])?)
 }
 

@@ -54,16 +54,11 @@ impl Table {
 
     /// Makes the text values of a row about to be stored share the copies
     /// other rows of the table already hold.
-    pub fn share_texts(&mut self, row: &mut [Value]) {
-        self.texts.share_row(row);
-    }
-
-    /// As `share_texts`, for a row about to replace row `id`.
-    pub fn share_texts_replacing(&mut self, id: RowId, row: &mut [Value]) {
-        match self.slots.get(id) {
-            Some(old) => self.texts.share_changed(row, old),
-            None => self.texts.share_row(row),
-        }
+    /// `replacing` is the row's own slot for an UPDATE: the texts it kept
+    /// from that row are not looked up again.
+    pub fn share_texts(&mut self, row: &mut [Value], replacing: Option<RowId>) {
+        let old = replacing.and_then(|id| self.slots.get(id));
+        self.texts.share_row(row, old);
     }
 
     /// Checks NOT NULL for every column of a complete row.
@@ -191,7 +186,7 @@ impl Table {
         self.uniques = self.def.uniques.iter().cloned().map(UniqueIndex::new).collect();
         self.live = 0;
         for (id, mut row) in rows {
-            self.texts.share_row(&mut row);
+            self.texts.share_row(&mut row, None);
             if id as usize >= slots {
                 return Err(Error::Internal(format!("snapshot row slot {id} beyond {slots} slots")));
             }
