@@ -8,7 +8,7 @@ use aotdb_storage::Outcome;
 use bytes::Bytes;
 use std::ffi::c_int;
 
-use mlua::{ffi, Lua, Table, Value as LuaValue};
+use mlua::{ffi, Lua, LuaString, Table, Value as LuaValue};
 
 /// A statement's result as Lua sees it: a count, or an array of rows,
 /// each an array of values.
@@ -54,6 +54,28 @@ pub fn outcome_to_lua(lua: &Lua, null: &Table, outcome: &Outcome) -> mlua::Resul
     }
 }
 
+/// FCALL's keys and arguments as two Lua arrays of strings, built in one
+/// protected call (as `outcome_to_lua` does, for the same reason).
+pub fn strings_to_lua(lua: &Lua, keys: &[Bytes], args: &[Bytes]) -> mlua::Result<(Table, Table)> {
+    let hint = |n: usize| c_int::try_from(n).unwrap_or(0);
+    // SAFETY: `exec_raw` runs the closure as a protected C function on an
+    // empty stack; it pushes at most three values at a time (the two
+    // arrays and one string; LUA_MINSTACK is 20) and leaves the two
+    // arrays. A Lua error (out of memory) unwinds by longjmp while the
+    // closure holds only borrows.
+    unsafe {
+        lua.exec_raw((), |state| {
+            for list in [keys, args] {
+                ffi::lua_createtable(state, hint(list.len()), 0);
+                for (i, item) in list.iter().enumerate() {
+                    push_bytes(state, item);
+                    ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+                }
+            }
+        })
+    }
+}
+
 /// Pushes a Lua string (Lua copies the bytes).
 ///
 /// # Safety
@@ -81,12 +103,30 @@ pub fn lua_to_arg(null: &Table, v: &LuaValue) -> Result<Vec<u8>, String> {
     })
 }
 
+/// Lua strings the conversions use as table keys, made once: making a
+/// Lua string from Rust takes a protected call each time.
+pub struct Names {
+    pub execute: LuaString,
+    pub err: LuaString,
+    pub ok: LuaString,
+}
+
+impl Names {
+    pub fn new(lua: &Lua) -> mlua::Result<Names> {
+        Ok(Names {
+            execute: lua.create_string("execute")?,
+            err: lua.create_string("err")?,
+            ok: lua.create_string("ok")?,
+        })
+    }
+}
+
 /// A function's return value as a reply, as Redis converts script
 /// results: nil and false are null, true is 1, integers are integers,
 /// strings are bulk strings, tables are arrays (up to the first nil), and
 /// `{err = ...}` / `{ok = ...}` are errors and statuses. Floats stay
 /// doubles (Redis would truncate them).
-pub fn lua_to_reply(null: &Table, v: &LuaValue, depth: usize) -> Reply {
+pub fn lua_to_reply(null: &Table, names: &Names, v: &LuaValue, depth: usize) -> Reply {
     if depth > 64 {
         return Reply::error("ERR", "function result nested too deeply");
     }
@@ -98,7 +138,7 @@ pub fn lua_to_reply(null: &Table, v: &LuaValue, depth: usize) -> Reply {
         LuaValue::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
         LuaValue::Table(t) if t == null => Reply::Null,
         LuaValue::Table(t) => {
-            if let Ok(LuaValue::String(e)) = t.raw_get::<LuaValue>("err") {
+            if let Ok(LuaValue::String(e)) = t.raw_get::<LuaValue>(&names.err) {
                 let text = e.to_string_lossy();
                 return match text.split_once(' ') {
                     Some((code, rest)) if !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase()) => {
@@ -107,14 +147,14 @@ pub fn lua_to_reply(null: &Table, v: &LuaValue, depth: usize) -> Reply {
                     _ => Reply::error("ERR", text),
                 };
             }
-            if let Ok(LuaValue::String(s)) = t.raw_get::<LuaValue>("ok") {
+            if let Ok(LuaValue::String(s)) = t.raw_get::<LuaValue>(&names.ok) {
                 return Reply::SimpleOwned(s.to_string_lossy());
             }
             let mut items = Vec::new();
             for i in 1.. {
                 match t.raw_get::<LuaValue>(i) {
                     Ok(LuaValue::Nil) | Err(_) => break,
-                    Ok(item) => items.push(lua_to_reply(null, &item, depth + 1)),
+                    Ok(item) => items.push(lua_to_reply(null, names, &item, depth + 1)),
                 }
             }
             Reply::Array(items)

@@ -12,7 +12,7 @@ use aotdb_storage::Outcome;
 use bytes::Bytes;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue, VmState};
 
-use super::convert::{lua_to_arg, lua_to_reply, outcome_to_lua};
+use super::convert::{lua_to_arg, lua_to_reply, outcome_to_lua, strings_to_lua, Names};
 use crate::error::ExecError;
 
 /// A library as FUNCTION LIST shows it.
@@ -60,6 +60,7 @@ pub struct FunctionEngine {
     safe_globals: Table,
     aotdb: Table,
     null: Table,
+    names: Names,
     libraries: BTreeMap<String, Library>,
     functions: BTreeMap<String, Registered>,
     budget: Duration,
@@ -159,7 +160,9 @@ impl FunctionEngine {
             }
         })
         .map_err(lua_err)?;
+        let names = Names::new(&lua).map_err(lua_err)?;
         Ok(FunctionEngine {
+            names,
             lua,
             epoch,
             deadline,
@@ -325,6 +328,7 @@ impl FunctionEngine {
         self.arm(Instant::now() + self.budget);
         let lua = &self.lua;
         let aotdb = &self.aotdb;
+        let names = &self.names;
         let result = lua.scope(|scope| {
             let run = scope.create_function_mut(|lua, values: MultiValue| {
                 let mut values = values.into_iter();
@@ -352,18 +356,13 @@ impl FunctionEngine {
                     Err(e) => Err(mlua::Error::external(FunctionError { code: e.code(), message: e.to_string() })),
                 }
             })?;
-            aotdb.raw_set("execute", run)?;
-            let keys_t = lua.create_sequence_from(
-                keys.iter().map(|k| lua.create_string(&k[..])).collect::<mlua::Result<Vec<_>>>()?,
-            )?;
-            let args_t = lua.create_sequence_from(
-                args.iter().map(|a| lua.create_string(&a[..])).collect::<mlua::Result<Vec<_>>>()?,
-            )?;
+            aotdb.raw_set(&names.execute, run)?;
+            let (keys_t, args_t) = strings_to_lua(lua, keys, args)?;
             let value: LuaValue = callback.call((keys_t, args_t))?;
-            Ok(lua_to_reply(&null, &value, 0))
+            Ok(lua_to_reply(&null, names, &value, 0))
         });
         self.arm(far_future(self.epoch));
-        let _ = self.aotdb.raw_set("execute", LuaValue::Nil);
+        let _ = self.aotdb.raw_set(&self.names.execute, LuaValue::Nil);
         result.map_err(lua_err)
     }
 }
