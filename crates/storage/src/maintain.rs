@@ -201,8 +201,8 @@ impl Database {
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<Vec<Before>> {
-        let mut out = Vec::new();
-        let Some(watchers) = self.watchers.get(&table) else { return Ok(out) };
+        let Some(watchers) = self.watchers.get(&table) else { return Ok(Vec::new()) };
+        let mut out = Vec::with_capacity(watchers.len());
         for &sid in watchers {
             let Some(s) = self.structures.get(&sid) else { continue };
             let Some(view) = s.spec.view() else { continue };
@@ -263,7 +263,8 @@ impl Database {
                     prepared.push(self.single_row_delta(b.structure, id, old, new)?);
                 }
                 BeforeKind::Anchored => {
-                    let (mut old_rows, mut new_rows) = (Vec::new(), Vec::new());
+                    // A row of a many-to-one join's anchor is one view row.
+                    let (mut old_rows, mut new_rows) = (Vec::with_capacity(1), Vec::with_capacity(1));
                     if let Some(r) = previous {
                         self.expand(view, id, r, &mut old_rows)?;
                     }
@@ -342,7 +343,7 @@ impl Database {
         let news: HashMap<&Identity, &ViewRow> = new.iter().map(|r| (&r.identity, r)).collect();
         match (&s.data, s.spec.as_ref()) {
             (StructureData::RowIndex(_), StructureSpec::RowIndex { .. }) => {
-                let (mut remove, mut insert) = (Vec::new(), Vec::new());
+                let (mut remove, mut insert) = (Vec::with_capacity(old.len()), Vec::with_capacity(new.len()));
                 for r in old {
                     let before = s.row_entry(r)?;
                     match news.get(&r.identity) {
@@ -362,7 +363,7 @@ impl Database {
                 Ok(Prepared::Rows { structure: sid, remove, insert })
             }
             (StructureData::Aggregate(a), _) => {
-                let (mut remove, mut add) = (Vec::new(), Vec::new());
+                let (mut remove, mut add) = (Vec::with_capacity(old.len()), Vec::with_capacity(new.len()));
                 for r in old {
                     let before = a.contribution(&r.values, r.identity.clone())?;
                     match news.get(&r.identity) {

@@ -15,6 +15,10 @@ use aotdb_planner::{AggFunc, AggSpec, Value};
 use super::agg_state::Partial;
 use super::sort_key::Identity;
 
+/// A descent's nodes and turns, on the stack: a treap of a million rows
+/// is rarely deeper than 64.
+type Path = smallvec::SmallVec<[(u32, bool); 64]>;
+
 const NIL: u32 = u32::MAX;
 
 #[derive(Debug, Clone)]
@@ -329,7 +333,7 @@ impl RangeTree {
         let w = self.width();
         let own: smallvec::SmallVec<[Partial; 2]> =
             self.summaries[index as usize * w..(index as usize + 1) * w].iter().cloned().collect();
-        let mut path: Vec<(u32, bool)> = Vec::new();
+        let mut path = Path::new();
         let mut cur = self.root;
         while cur != NIL && self.priority(cur) > priority {
             let right = self.cmp_node(cur, index) == Ordering::Less;
@@ -358,7 +362,7 @@ impl RangeTree {
     /// Removes the row; returns whether it was there. Its children are
     /// merged into its place and the summaries above recomputed.
     pub fn remove(&mut self, value: &Value, identity: &Identity) -> bool {
-        let mut path: Vec<(u32, bool)> = Vec::new();
+        let mut path = Path::new();
         let mut cur = self.root;
         while cur != NIL {
             let order = self.cmp_key(cur, value, identity);
