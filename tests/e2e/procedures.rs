@@ -38,6 +38,12 @@ redis.register_function('forever', function(keys, args)
   local n = 0
   while true do n = n + 1 end
 end)
+redis.register_function('forever_caught', function(keys, args)
+  aotdb.execute('record_payment', args[1], 1, 1, 10, 1, 'approved')
+  while true do
+    pcall(function() while true do end end)
+  end
+end)
 redis.register_function('values', function(keys, args)
   local row = aotdb.execute('recent_decisions', 1)[1]
   return {row[1], row[3] == aotdb.NULL and 'null reason' or row[3], 2.5, true, false, {ok = 'fine'}}
@@ -180,6 +186,28 @@ fn a_function_that_loops_forever_is_stopped_and_others_are_served() {
         query(&mut con, &["FCALL_RO", "reader", "0", "1"]).unwrap(),
         Value::Array(vec![Value::Int(0), Value::Int(0)])
     );
+}
+
+#[test]
+fn a_function_cannot_catch_its_time_out_and_a_library_that_loops_does_not_load() {
+    let server = Server::start_with(SCHEMA, &["--function-budget-ms", "200"]).unwrap();
+    let mut con = setup(&server);
+    let start = Instant::now();
+    let e = error_of(query(&mut con, &["FCALL", "forever_caught", "0", "700"]));
+    assert!(e.starts_with("TIMEOUT"), "{e}");
+    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert_eq!(spend(&mut con), Value::Array(vec![Value::Array(vec![Value::Int(0), Value::Int(0)])]));
+
+    let looping = "#!lua name=looping\nlocal n = 0\nwhile true do n = n + 1 end\n";
+    let e = error_of(query(&mut con, &["FUNCTION", "LOAD", looping]));
+    assert!(e.starts_with("TIMEOUT"), "{e}");
+    let Value::Array(libs) = query(&mut con, &["FUNCTION", "LIST"]).unwrap() else { panic!() };
+    assert_eq!(libs.len(), 2, "the looping library must not be listed");
+    // Calls after a stopped one run to completion with their full budget.
+    for i in 0..3 {
+        let r = query(&mut con, &["FCALL", "decide", "0", &(800 + i).to_string(), "1", "1", "10", "1000"]).unwrap();
+        assert!(matches!(r, Value::Array(_)), "{r:?}");
+    }
 }
 
 #[test]

@@ -1,18 +1,17 @@
 //! The Lua engine behind FUNCTION LOAD and FCALL: one sandboxed Lua 5.4
 //! state, libraries each run in an environment of their own, and calls
-//! bounded by a time budget enforced with an instruction-count hook.
+//! bounded by a time budget (`watchdog`).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aotdb_proto::Reply;
 use aotdb_storage::Outcome;
 use bytes::Bytes;
-use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue, VmState};
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue};
 
 use super::convert::{lua_to_arg, lua_to_reply, outcome_to_lua, strings_to_lua, Names};
+use super::watchdog::Watchdog;
 use crate::error::ExecError;
 
 /// A library as FUNCTION LIST shows it.
@@ -63,10 +62,7 @@ pub struct FunctionEngine {
     names: Names,
     libraries: BTreeMap<String, Library>,
     functions: BTreeMap<String, Registered>,
-    budget: Duration,
-    /// The time budget's clock: `deadline` counts nanoseconds from here.
-    epoch: Instant,
-    deadline: Arc<AtomicU64>,
+    watchdog: Watchdog,
 }
 
 /// Largest memory a Lua state may use.
@@ -144,42 +140,23 @@ impl FunctionEngine {
         let aotdb = lua.create_table().map_err(lua_err)?;
         aotdb.set("NULL", null.clone()).map_err(lua_err)?;
         safe.set("aotdb", aotdb.clone()).map_err(lua_err)?;
-        // Checked every 1,000 instructions, against the deadline `arm` sets.
-        let epoch = Instant::now();
-        let deadline = Arc::new(AtomicU64::new(u64::MAX));
-        let watched = deadline.clone();
-        lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_, _| {
-            let now = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            if now > watched.load(Ordering::Relaxed) {
-                Err(mlua::Error::external(FunctionError {
-                    code: "TIMEOUT",
-                    message: "the function ran past its time budget and was stopped; nothing it wrote was kept".into(),
-                }))
-            } else {
-                Ok(VmState::Continue)
-            }
-        })
-        .map_err(lua_err)?;
+        // The state functions run on, for the watchdog's hook.
+        let mut state = std::ptr::null_mut();
+        // SAFETY: the closure only reads the state pointer.
+        unsafe { lua.exec_raw::<()>((), |s| state = s) }.map_err(lua_err)?;
+        let watchdog = Watchdog::new(state, budget)
+            .map_err(|e| ExecError::Internal(format!("cannot start the function watchdog: {e}")))?;
         let names = Names::new(&lua).map_err(lua_err)?;
         Ok(FunctionEngine {
             names,
             lua,
-            epoch,
-            deadline,
+            watchdog,
             safe_globals: safe,
             aotdb,
             null,
             libraries: BTreeMap::new(),
             functions: BTreeMap::new(),
-            budget,
         })
-    }
-
-    /// Stops Lua code that runs past `deadline`. The hook itself is set
-    /// once (setting one allocates); a call only moves the deadline.
-    fn arm(&self, deadline: Instant) {
-        let nanos = deadline.saturating_duration_since(self.epoch).as_nanos();
-        self.deadline.store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// FUNCTION LOAD: runs the library's code, which registers its
@@ -213,7 +190,7 @@ impl FunctionEngine {
         meta.set("__index", self.safe_globals.clone()).map_err(lua_err)?;
         env.set_metatable(Some(meta)).map_err(lua_err)?;
         let mut registered: Vec<(String, Function, bool, Option<String>)> = Vec::new();
-        self.arm(Instant::now() + self.budget);
+        self.watchdog.arm();
         // Keep line numbers: the header line becomes an empty line.
         let source = format!("\n{body}");
         let result = self.lua.scope(|scope| {
@@ -226,7 +203,9 @@ impl FunctionEngine {
             env.raw_set("redis", redis)?;
             self.lua.load(&source).set_name(format!("@{name}")).set_environment(env.clone()).exec()
         });
-        self.arm(far_future(self.epoch));
+        if self.watchdog.disarm() {
+            return Err(timed_out());
+        }
         result.map_err(lua_err)?;
         if registered.is_empty() {
             return Err(fail("No functions registered".into()));
@@ -325,7 +304,7 @@ impl FunctionEngine {
         let no_writes = registered.no_writes;
         let callback = registered.callback.clone();
         let null = self.null.clone();
-        self.arm(Instant::now() + self.budget);
+        self.watchdog.arm();
         let lua = &self.lua;
         let aotdb = &self.aotdb;
         let names = &self.names;
@@ -361,16 +340,21 @@ impl FunctionEngine {
             let value: LuaValue = callback.call((keys_t, args_t))?;
             Ok(lua_to_reply(&null, names, &value, 0))
         });
-        self.arm(far_future(self.epoch));
+        let stopped = self.watchdog.disarm();
         let _ = self.aotdb.raw_set(&self.names.execute, LuaValue::Nil);
+        if stopped {
+            return Err(timed_out());
+        }
         result.map_err(lua_err)
     }
 }
 
-/// A deadline no call reaches (between calls the hook never fires anyway,
-/// as no Lua runs).
-fn far_future(epoch: Instant) -> Instant {
-    epoch + Duration::from_secs(u32::MAX as u64)
+/// A call the watchdog stopped, whatever the function made of the error.
+fn timed_out() -> ExecError {
+    ExecError::Function {
+        code: "TIMEOUT",
+        message: "the function ran past its time budget and was stopped; nothing it wrote was kept".into(),
+    }
 }
 
 fn valid_name(name: &str) -> bool {

@@ -8,5 +8,6 @@
 
 mod convert;
 mod engine;
+mod watchdog;
 
 pub use engine::FunctionEngine;
