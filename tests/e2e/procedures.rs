@@ -44,6 +44,12 @@ redis.register_function('forever_caught', function(keys, args)
     pcall(function() while true do end end)
   end
 end)
+redis.register_function('bad_arguments', function(keys, args)
+  if args[1] == 'table' then return aotdb.execute('account_by_id', {}) end
+  if args[1] == 'name' then return aotdb.execute(42) end
+  local ok, err = pcall(aotdb.execute, 'account_by_id', 'x')
+  return tostring(err)
+end)
 redis.register_function('values', function(keys, args)
   local row = aotdb.execute('recent_decisions', 1)[1]
   return {row[1], row[3] == aotdb.NULL and 'null reason' or row[3], 2.5, true, false, {ok = 'fine'}}
@@ -115,6 +121,16 @@ fn a_failing_function_leaves_nothing_behind() {
     let e = error_of(query(&mut con, &["FCALL", "duplicate", "0", "501"]));
     assert!(e.starts_with("CONSTRAINT") && e.contains("payments_pkey"), "{e}");
     assert_eq!(spend(&mut con), before);
+    // Arguments Lua cannot hand to a statement, and errors caught as text.
+    let e = error_of(query(&mut con, &["FCALL", "bad_arguments", "0", "table"]));
+    assert!(e.starts_with("TYPE aotdb.execute argument 1: a table"), "{e}");
+    let e = error_of(query(&mut con, &["FCALL", "bad_arguments", "0", "name"]));
+    assert!(e.starts_with("ERR aotdb.execute needs a statement name"), "{e}");
+    let r = query(&mut con, &["FCALL", "bad_arguments", "0", "caught"]).unwrap();
+    assert!(matches!(&r, Value::BulkString(b) if b.starts_with(b"TYPE ")), "{r:?}");
+    let at_load = "#!lua name=at_load\naotdb.execute('account_by_id', 1)\n";
+    let e = error_of(query(&mut con, &["FUNCTION", "LOAD", at_load]));
+    assert!(e.contains("only inside FCALL"), "{e}");
     // A caught error undoes only its statement.
     let r = query(&mut con, &["FCALL", "duplicate_caught", "0", "502"]).unwrap();
     let Value::Array(items) = r else { panic!() };

@@ -1,6 +1,6 @@
 //! Values across the Lua boundary: statement results into Lua tables
-//! (NULL as the `aotdb.NULL` sentinel), Lua arguments into statement
-//! argument text, and a function's return value into a RESP reply.
+//! (NULL as the `aotdb.NULL` sentinel), FCALL's keys and arguments into
+//! Lua arrays, and a function's return value into a RESP reply.
 
 use aotdb_planner::Value;
 use aotdb_proto::Reply;
@@ -10,47 +10,43 @@ use std::ffi::c_int;
 
 use mlua::{ffi, Lua, LuaString, Table, Value as LuaValue};
 
-/// A statement's result as Lua sees it: a count, or an array of rows,
-/// each an array of values.
+/// Pushes a statement's result as Lua sees it: a count, or an array of
+/// rows, each an array of values; NULL is the value at `null` (the
+/// `aotdb.NULL` sentinel).
 ///
-/// Built on the Lua stack in one protected call: through mlua's safe API
-/// every table and every store took a registry reference and a protected
-/// call of its own, which made converting results the largest cost of an
-/// FCALL after the statements themselves.
-pub fn outcome_to_lua(lua: &Lua, null: &Table, outcome: &Outcome) -> mlua::Result<LuaValue> {
+/// # Safety
+/// `state` must be running a C function with three free stack slots (the
+/// result, a row, a value; Lua guarantees LUA_MINSTACK = 20). A Lua error
+/// (out of memory) unwinds by longjmp: the caller must hold nothing that
+/// needs dropping, and a timestamp's text would leak.
+pub unsafe fn push_outcome(state: *mut ffi::lua_State, null: c_int, outcome: &Outcome) {
     let rows = match outcome {
-        Outcome::Count(n) => return Ok(LuaValue::Integer(*n as i64)),
+        Outcome::Count(n) => {
+            unsafe { ffi::lua_pushinteger(state, *n as ffi::lua_Integer) };
+            return;
+        }
         Outcome::Rows(rows) => rows,
     };
     // Lengths beyond a C int cannot be preallocated; the table still grows.
     let hint = |n: usize| c_int::try_from(n).unwrap_or(0);
-    // SAFETY: `exec_raw` runs the closure as a protected C function with
-    // `null` at stack index 1; it pushes at most four values (null, the
-    // result, a row, a value; Lua guarantees LUA_MINSTACK = 20 slots), and
-    // leaves exactly the result table. A Lua error (out of memory) unwinds
-    // by longjmp; the closure holds only borrows then, except a
-    // timestamp's text, which would leak.
     unsafe {
-        lua.exec_raw(null, |state| {
-            ffi::lua_createtable(state, hint(rows.len()), 0);
-            for (i, row) in rows.iter().enumerate() {
-                ffi::lua_createtable(state, hint(row.len()), 0);
-                for (j, v) in row.iter().enumerate() {
-                    match v {
-                        Value::Null => ffi::lua_pushvalue(state, 1),
-                        Value::Bool(b) => ffi::lua_pushboolean(state, c_int::from(*b)),
-                        Value::Int(n) => ffi::lua_pushinteger(state, *n),
-                        Value::Float(x) => ffi::lua_pushnumber(state, *x),
-                        Value::Text(t) => push_bytes(state, t.as_bytes()),
-                        Value::Bytes(b) => push_bytes(state, b),
-                        Value::Timestamp(_) => push_bytes(state, v.to_pg_text().as_bytes()),
-                    }
-                    ffi::lua_rawseti(state, -2, j as ffi::lua_Integer + 1);
+        ffi::lua_createtable(state, hint(rows.len()), 0);
+        for (i, row) in rows.iter().enumerate() {
+            ffi::lua_createtable(state, hint(row.len()), 0);
+            for (j, v) in row.iter().enumerate() {
+                match v {
+                    Value::Null => ffi::lua_pushvalue(state, null),
+                    Value::Bool(b) => ffi::lua_pushboolean(state, c_int::from(*b)),
+                    Value::Int(n) => ffi::lua_pushinteger(state, *n),
+                    Value::Float(x) => ffi::lua_pushnumber(state, *x),
+                    Value::Text(t) => push_bytes(state, t.as_bytes()),
+                    Value::Bytes(b) => push_bytes(state, b),
+                    Value::Timestamp(_) => push_bytes(state, v.to_pg_text().as_bytes()),
                 }
-                ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+                ffi::lua_rawseti(state, -2, j as ffi::lua_Integer + 1);
             }
-            ffi::lua_remove(state, 1);
-        })
+            ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+        }
     }
 }
 
@@ -84,40 +80,16 @@ unsafe fn push_bytes(state: *mut ffi::lua_State, bytes: &[u8]) {
     unsafe { ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len()) };
 }
 
-/// A Lua value as statement argument text (`\N` for NULL and nil).
-pub fn lua_to_arg(null: &Table, v: &LuaValue) -> Result<Vec<u8>, String> {
-    Ok(match v {
-        LuaValue::Nil => b"\\N".to_vec(),
-        LuaValue::Table(t) if t == null => b"\\N".to_vec(),
-        LuaValue::Boolean(b) => {
-            if *b {
-                b"true".to_vec()
-            } else {
-                b"false".to_vec()
-            }
-        }
-        LuaValue::Integer(i) => i.to_string().into_bytes(),
-        LuaValue::Number(x) => aotdb_proto::format_double(*x).into_bytes(),
-        LuaValue::String(s) => s.as_bytes().to_vec(),
-        other => return Err(format!("a {} cannot be a statement argument", other.type_name())),
-    })
-}
-
-/// Lua strings the conversions use as table keys, made once: making a
+/// Lua strings a function's reply is looked up by, made once: making a
 /// Lua string from Rust takes a protected call each time.
 pub struct Names {
-    pub execute: LuaString,
     pub err: LuaString,
     pub ok: LuaString,
 }
 
 impl Names {
     pub fn new(lua: &Lua) -> mlua::Result<Names> {
-        Ok(Names {
-            execute: lua.create_string("execute")?,
-            err: lua.create_string("err")?,
-            ok: lua.create_string("ok")?,
-        })
+        Ok(Names { err: lua.create_string("err")?, ok: lua.create_string("ok")? })
     }
 }
 

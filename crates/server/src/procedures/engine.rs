@@ -10,7 +10,8 @@ use aotdb_storage::Outcome;
 use bytes::Bytes;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue};
 
-use super::convert::{lua_to_arg, lua_to_reply, outcome_to_lua, strings_to_lua, Names};
+use super::convert::{lua_to_reply, strings_to_lua, Names};
+use super::execute::{Active, CallContext};
 use super::watchdog::Watchdog;
 use crate::error::ExecError;
 
@@ -57,7 +58,6 @@ pub type StatementRunner<'a> = dyn FnMut(&str, Vec<Vec<u8>>, bool) -> Result<Out
 pub struct FunctionEngine {
     lua: Lua,
     safe_globals: Table,
-    aotdb: Table,
     null: Table,
     names: Names,
     libraries: BTreeMap<String, Library>,
@@ -72,10 +72,13 @@ fn lua_err(e: mlua::Error) -> ExecError {
     if let Some(f) = e.downcast_ref::<FunctionError>() {
         return ExecError::Function { code: f.code, message: f.message.clone() };
     }
+    ExecError::Function { code: "ERR", message: error_text(&e) }
+}
+
+/// An error's first line: the rest is a Lua stack trace.
+fn error_text(e: &mlua::Error) -> String {
     let text = e.to_string();
-    // Keep the first line: the rest is a Lua stack trace.
-    let first = text.lines().next().unwrap_or("").trim_start_matches("runtime error: ").to_string();
-    ExecError::Function { code: "ERR", message: first }
+    text.lines().next().unwrap_or("").trim_start_matches("runtime error: ").to_string()
 }
 
 impl FunctionEngine {
@@ -139,7 +142,8 @@ impl FunctionEngine {
         null.set_metatable(Some(null_meta)).map_err(lua_err)?;
         let aotdb = lua.create_table().map_err(lua_err)?;
         aotdb.set("NULL", null.clone()).map_err(lua_err)?;
-        safe.set("aotdb", aotdb.clone()).map_err(lua_err)?;
+        aotdb.set("execute", super::execute::create(&lua, &null).map_err(lua_err)?).map_err(lua_err)?;
+        safe.set("aotdb", aotdb).map_err(lua_err)?;
         // The state functions run on, for the watchdog's hook.
         let mut state = std::ptr::null_mut();
         // SAFETY: the closure only reads the state pointer.
@@ -152,7 +156,6 @@ impl FunctionEngine {
             lua,
             watchdog,
             safe_globals: safe,
-            aotdb,
             null,
             libraries: BTreeMap::new(),
             functions: BTreeMap::new(),
@@ -303,49 +306,25 @@ impl FunctionEngine {
         }
         let no_writes = registered.no_writes;
         let callback = registered.callback.clone();
-        let null = self.null.clone();
+        let mut context = CallContext::new(execute, !no_writes);
         self.watchdog.arm();
-        let lua = &self.lua;
-        let aotdb = &self.aotdb;
-        let names = &self.names;
-        let result = lua.scope(|scope| {
-            let run = scope.create_function_mut(|lua, values: MultiValue| {
-                let mut values = values.into_iter();
-                let name = match values.next() {
-                    Some(LuaValue::String(s)) => s,
-                    _ => {
-                        return Err(mlua::Error::external(FunctionError {
-                            code: "ERR",
-                            message: "aotdb.execute needs a statement name first".into(),
-                        }))
-                    }
-                };
-                let mut arguments = Vec::new();
-                for (i, v) in values.enumerate() {
-                    arguments.push(lua_to_arg(&null, &v).map_err(|m| {
-                        mlua::Error::external(FunctionError {
-                            code: "TYPE",
-                            message: format!("aotdb.execute argument {}: {m}", i + 1),
-                        })
-                    })?);
-                }
-                let name = name.to_str()?;
-                match execute(&name, arguments, !no_writes) {
-                    Ok(outcome) => outcome_to_lua(lua, &null, &outcome),
-                    Err(e) => Err(mlua::Error::external(FunctionError { code: e.code(), message: e.to_string() })),
-                }
-            })?;
-            aotdb.raw_set(&names.execute, run)?;
-            let (keys_t, args_t) = strings_to_lua(lua, keys, args)?;
-            let value: LuaValue = callback.call((keys_t, args_t))?;
-            Ok(lua_to_reply(&null, names, &value, 0))
-        });
-        let stopped = self.watchdog.disarm();
-        let _ = self.aotdb.raw_set(&self.names.execute, LuaValue::Nil);
-        if stopped {
+        let result = {
+            // SAFETY: `context` stays in place and is not touched until
+            // the guard is dropped at the end of this block.
+            let _active = unsafe { Active::new(&mut context) };
+            strings_to_lua(&self.lua, keys, args).and_then(|(keys_t, args_t)| {
+                let value: LuaValue = callback.call((keys_t, args_t))?;
+                Ok(lua_to_reply(&self.null, &self.names, &value, 0))
+            })
+        };
+        if self.watchdog.disarm() {
             return Err(timed_out());
         }
-        result.map_err(lua_err)
+        result.map_err(|e| match context.raised.take() {
+            // A statement's error the function did not catch keeps its code.
+            Some((text, raised)) if error_text(&e) == text => raised,
+            _ => lua_err(e),
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod convert;
 mod engine;
+mod execute;
 mod watchdog;
 
 pub use engine::FunctionEngine;
