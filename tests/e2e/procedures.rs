@@ -50,6 +50,14 @@ redis.register_function('bad_arguments', function(keys, args)
   local ok, err = pcall(aotdb.execute, 'account_by_id', 'x')
   return tostring(err)
 end)
+redis.register_function('finalizers', function(keys, args)
+  local rows = 0
+  for i = 1, 300 do
+    setmetatable({}, {__gc = function() pcall(aotdb.execute, 'account_by_id', 1) end})
+    rows = rows + #aotdb.execute('spend_by_category', 1)
+  end
+  return rows
+end)
 redis.register_function('values', function(keys, args)
   local row = aotdb.execute('recent_decisions', 1)[1]
   return {row[1], row[3] == aotdb.NULL and 'null reason' or row[3], 2.5, true, false, {ok = 'fine'}}
@@ -128,6 +136,11 @@ fn a_failing_function_leaves_nothing_behind() {
     assert!(e.starts_with("ERR aotdb.execute needs a statement name"), "{e}");
     let r = query(&mut con, &["FCALL", "bad_arguments", "0", "caught"]).unwrap();
     assert!(matches!(&r, Value::BulkString(b) if b.starts_with(b"TYPE ")), "{r:?}");
+    // Finalizers that call aotdb.execute may run while a result is being
+    // built; they must not disturb it.
+    for _ in 0..3 {
+        assert!(matches!(query(&mut con, &["FCALL", "finalizers", "0"]), Ok(Value::Int(_))));
+    }
     let at_load = "#!lua name=at_load\naotdb.execute('account_by_id', 1)\n";
     let e = error_of(query(&mut con, &["FUNCTION", "LOAD", at_load]));
     assert!(e.contains("only inside FCALL"), "{e}");

@@ -83,18 +83,21 @@ pub fn create(lua: &Lua, null: &Table) -> mlua::Result<Function> {
 }
 
 unsafe extern "C-unwind" fn execute(state: *mut ffi::lua_State) -> c_int {
-    let context = ACTIVE.with(Cell::get);
+    // Taken for the duration: Lua code that runs meanwhile (a `__gc`
+    // finalizer run by an allocation while the result is pushed) finds no
+    // call and cannot reach the context this frame is using.
+    let pointer = ACTIVE.with(|a| a.replace(std::ptr::null_mut()));
     // SAFETY: a non-null pointer is the context of the FCALL running on
-    // this thread (see `Active`); Lua calls this function only from that
-    // call's code, so nothing else uses the context meanwhile.
-    let Some(context) = (unsafe { context.as_mut() }) else {
+    // this thread (see `Active`), and this frame is now its only user.
+    let Some(context) = (unsafe { pointer.as_mut() }) else {
         unsafe {
             ffi::lua_pushstring(state, c"ERR aotdb.execute runs only inside FCALL".as_ptr());
             ffi::lua_error(state);
         }
     };
     // `run` has returned and dropped what it owned: from here on a Lua
-    // error may unwind this frame.
+    // error may unwind this frame (out of memory while pushing; the call
+    // then fails, and later statements in it find no call).
     match unsafe { run(state, context) } {
         Ok(()) => {
             let null = ffi::lua_upvalueindex(1);
@@ -102,11 +105,13 @@ unsafe extern "C-unwind" fn execute(state: *mut ffi::lua_State) -> c_int {
                 unsafe { push_outcome(state, null, outcome) };
             }
             context.result = None;
+            ACTIVE.with(|a| a.set(pointer));
             1
         }
         Err(()) => unsafe {
             let text = context.raised.as_ref().map_or("", |(t, _)| t.as_str());
             ffi::lua_pushlstring(state, text.as_ptr().cast(), text.len());
+            ACTIVE.with(|a| a.set(pointer));
             ffi::lua_error(state)
         },
     }
