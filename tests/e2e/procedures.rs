@@ -143,7 +143,7 @@ fn a_failing_function_leaves_nothing_behind() {
     }
     let at_load = "#!lua name=at_load\naotdb.execute('account_by_id', 1)\n";
     let e = error_of(query(&mut con, &["FUNCTION", "LOAD", at_load]));
-    assert!(e.contains("only inside FCALL"), "{e}");
+    assert!(e.starts_with("ERR aotdb.execute runs only inside FCALL"), "{e}");
     // A caught error undoes only its statement.
     let r = query(&mut con, &["FCALL", "duplicate_caught", "0", "502"]).unwrap();
     let Value::Array(items) = r else { panic!() };

@@ -91,7 +91,7 @@ unsafe extern "C-unwind" fn execute(state: *mut ffi::lua_State) -> c_int {
     // this thread (see `Active`), and this frame is now its only user.
     let Some(context) = (unsafe { pointer.as_mut() }) else {
         unsafe {
-            ffi::lua_pushstring(state, c"ERR aotdb.execute runs only inside FCALL".as_ptr());
+            ffi::lua_pushstring(state, c"aotdb.execute runs only inside FCALL".as_ptr());
             ffi::lua_error(state);
         }
     };
