@@ -75,6 +75,13 @@ fn lua_err(e: mlua::Error) -> ExecError {
     ExecError::Function { code: "ERR", message: error_text(&e) }
 }
 
+/// Whether `e` is the error text `aotdb.execute` raised, as it raised it.
+fn raised_unchanged(e: &mlua::Error, raised: &str) -> bool {
+    let text = e.to_string();
+    let text = text.strip_prefix("runtime error: ").unwrap_or(&text);
+    text.strip_prefix(raised).is_some_and(|rest| rest.is_empty() || rest.starts_with('\n'))
+}
+
 /// An error's first line: the rest is a Lua stack trace.
 fn error_text(e: &mlua::Error) -> String {
     let text = e.to_string();
@@ -123,6 +130,27 @@ impl FunctionEngine {
             }
         }
         safe.set("math", safe_math).map_err(lua_err)?;
+        // No finalizers: Lua runs them with hooks off (the time budget
+        // could not stop one) and whenever it collects, possibly inside
+        // another function's call. An object is finalized only if its
+        // metatable has __gc when set, so refusing that here is enough.
+        let setmetatable: Function = lua
+            .load(
+                "local raw, rawget = ...
+                 return function(t, mt)
+                   if type(mt) == 'table' and rawget(mt, '__gc') ~= nil then
+                     error('__gc metamethods are not allowed in functions', 2)
+                   end
+                   return raw(t, mt)
+                 end",
+            )
+            .set_name("=setmetatable")
+            .call((
+                globals.get::<Function>("setmetatable").map_err(lua_err)?,
+                globals.get::<Function>("rawget").map_err(lua_err)?,
+            ))
+            .map_err(lua_err)?;
+        safe.set("setmetatable", setmetatable).map_err(lua_err)?;
         let table_lib: Table = globals.get("table").map_err(lua_err)?;
         safe.set("unpack", table_lib.get::<LuaValue>("unpack").map_err(lua_err)?).map_err(lua_err)?;
         let null = lua.create_table().map_err(lua_err)?;
@@ -321,8 +349,9 @@ impl FunctionEngine {
             return Err(timed_out());
         }
         result.map_err(|e| match context.raised.take() {
-            // A statement's error the function did not catch keeps its code.
-            Some((text, raised)) if error_text(&e) == text => raised,
+            // A statement's error the function did not catch keeps its code
+            // (Lua adds a stack trace after it).
+            Some((text, raised)) if raised_unchanged(&e, &text) => raised,
             _ => lua_err(e),
         })
     }

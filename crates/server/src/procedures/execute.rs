@@ -140,12 +140,19 @@ unsafe fn run(state: *mut ffi::lua_State, context: &mut CallContext) -> Result<(
     }
     // SAFETY: see `CallContext::new`.
     let runner = unsafe { &mut *context.runner };
-    match runner(name, arguments, context.writes_allowed) {
-        Ok(outcome) => {
+    let writes_allowed = context.writes_allowed;
+    // A panic (a bug) must not unwind through Lua's C frames: it becomes
+    // an error, and the FCALL's rollback undoes what the statement did.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner(name, arguments, writes_allowed)));
+    match ran {
+        Ok(Ok(outcome)) => {
             context.result = Some(outcome);
             Ok(())
         }
-        Err(e) => raise(context, e.code(), e.to_string()),
+        Ok(Err(e)) => raise(context, e.code(), e.to_string()),
+        Err(_) => {
+            raise(context, "INTERNAL", format!("statement \"{name}\" failed on a bug (a panic); see the server log"))
+        }
     }
 }
 

@@ -97,13 +97,13 @@ impl Watchdog {
         let s = &self.shared;
         s.running.store(0, Ordering::Release);
         WATCHED.with(|w| w.set(std::ptr::null()));
-        let stopped = s.stopped.swap(false, Ordering::AcqRel);
-        if stopped {
-            // SAFETY: the state is alive (the engine owns it) and no Lua
-            // runs on it now; this thread is the one that runs it.
-            unsafe { ffi::lua_sethook(s.state.load(Ordering::Relaxed), None, 0, 0) };
-        }
-        stopped
+        // Cleared every time: the signal may have come after the call's
+        // last instruction (a long statement in a tail call, a big reply
+        // being converted), leaving a hook that would stop the next call.
+        // SAFETY: the state is alive (the engine owns it) and no Lua runs
+        // on it now; this thread is the one that runs it.
+        unsafe { ffi::lua_sethook(s.state.load(Ordering::Relaxed), None, 0, 0) };
+        s.stopped.swap(false, Ordering::AcqRel)
     }
 }
 
