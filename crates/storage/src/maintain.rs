@@ -263,8 +263,10 @@ impl Database {
                     prepared.push(self.single_row_delta(b.structure, id, old, new)?);
                 }
                 BeforeKind::Anchored => {
-                    // A row of a many-to-one join's anchor is one view row.
-                    let (mut old_rows, mut new_rows) = (Vec::with_capacity(1), Vec::with_capacity(1));
+                    // A row of a many-to-one join's anchor is one view row
+                    // (none before an insert or after a delete).
+                    let mut old_rows = Vec::with_capacity(usize::from(previous.is_some()));
+                    let mut new_rows = Vec::with_capacity(usize::from(current.is_some()));
                     if let Some(r) = previous {
                         self.expand(view, id, r, &mut old_rows)?;
                     }

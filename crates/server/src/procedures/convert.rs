@@ -51,7 +51,8 @@ pub unsafe fn push_outcome(state: *mut ffi::lua_State, null: c_int, outcome: &Ou
 }
 
 /// FCALL's keys and arguments as two Lua arrays of strings, built in one
-/// protected call (as `outcome_to_lua` does, for the same reason).
+/// protected call: through mlua's safe API every string took a protected
+/// call of its own.
 pub fn strings_to_lua(lua: &Lua, keys: &[Bytes], args: &[Bytes]) -> mlua::Result<(Table, Table)> {
     let hint = |n: usize| c_int::try_from(n).unwrap_or(0);
     // SAFETY: `exec_raw` runs the closure as a protected C function on an

@@ -348,6 +348,11 @@ impl FunctionEngine {
         if self.watchdog.disarm() {
             return Err(timed_out());
         }
+        if context.panicked {
+            return Err(ExecError::Internal(
+                "a statement in the function failed on a bug (a panic); nothing the function wrote was kept".into(),
+            ));
+        }
         result.map_err(|e| match context.raised.take() {
             // A statement's error the function did not catch keeps its code
             // (Lua adds a stack trace after it).

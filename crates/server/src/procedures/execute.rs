@@ -32,9 +32,13 @@ pub struct CallContext {
     writes_allowed: bool,
     /// The last statement result, kept here while Lua copies it.
     result: Option<Outcome>,
-    /// The last error raised into Lua: its text and the error itself, so
-    /// an error the function does not catch keeps its code.
+    /// The last error raised into Lua: its text (kept here because Lua
+    /// copies it only after this frame can be unwound) and the error
+    /// itself, so an error the function does not catch keeps its code.
     pub raised: Option<(String, ExecError)>,
+    /// A statement panicked (a bug): its own rollback never ran, so the
+    /// whole call fails, whatever the function makes of the error.
+    pub panicked: bool,
 }
 
 thread_local! {
@@ -46,7 +50,7 @@ impl CallContext {
         // SAFETY: only the lifetime is erased; `Active` clears the pointer
         // before the call (and with it the runner's borrow) ends.
         let runner: *mut StatementRunner<'static> = unsafe { std::mem::transmute(runner as *mut StatementRunner<'_>) };
-        CallContext { runner, writes_allowed, result: None, raised: None }
+        CallContext { runner, writes_allowed, result: None, raised: None, panicked: false }
     }
 }
 
@@ -142,7 +146,7 @@ unsafe fn run(state: *mut ffi::lua_State, context: &mut CallContext) -> Result<(
     let runner = unsafe { &mut *context.runner };
     let writes_allowed = context.writes_allowed;
     // A panic (a bug) must not unwind through Lua's C frames: it becomes
-    // an error, and the FCALL's rollback undoes what the statement did.
+    // an error here, and the engine fails the whole call.
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner(name, arguments, writes_allowed)));
     match ran {
         Ok(Ok(outcome)) => {
@@ -151,6 +155,7 @@ unsafe fn run(state: *mut ffi::lua_State, context: &mut CallContext) -> Result<(
         }
         Ok(Err(e)) => raise(context, e.code(), e.to_string()),
         Err(_) => {
+            context.panicked = true;
             raise(context, "INTERNAL", format!("statement \"{name}\" failed on a bug (a panic); see the server log"))
         }
     }

@@ -40,8 +40,9 @@ struct Shared {
 
 thread_local! {
     /// The call this thread runs, for the signal handler (which gets no
-    /// argument); null between calls. A const-initialised cell of a pointer: reading it needs
-    /// no lazy initialisation, so it is safe inside a signal handler.
+    /// argument); null between calls. A const-initialised cell of a
+    /// pointer: reading it needs no lazy initialisation, so it is safe
+    /// inside a signal handler.
     static WATCHED: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
 }
 
