@@ -79,7 +79,7 @@ impl Database {
     /// Rows of `child` whose foreign key `fk` holds `key`.
     fn referencing_rows(&self, child: TableId, fk: &ForeignKeyDef, key: &[Value]) -> Result<Vec<RowId>> {
         let _ = child;
-        Ok(self.table_index(fk.index)?.get(key))
+        Ok(self.table_index(fk.index)?.get(key).into_vec())
     }
 
     /// ON DELETE: restrict, cascade or set null on the rows referencing a

@@ -10,6 +10,7 @@ use aotdb_planner::{Change, StructureId, StructureSpec, TableId};
 use hashbrown::HashMap;
 
 use crate::error::{Error, Result};
+use crate::row::Key;
 use crate::structures::{AggregateView, Identity, RowIndex, RowIndexEntry, TableIndex};
 use crate::table::Table;
 use crate::view::ViewRow;
@@ -384,8 +385,11 @@ impl Structure {
             return Err(Error::Internal("not a row index".into()));
         };
         let eval = |e: &aotdb_planner::Expr| aotdb_planner::eval::eval(e, values, &[]);
-        let eq_values = eq.iter().map(eval).collect::<Result<Vec<_>, _>>()?;
-        let sort_values = order.iter().map(|o| eval(&o.expr)).collect::<Result<Vec<_>, _>>()?;
-        Ok(RowIndexEntry::new(eq_values, sort_values, order, identity))
+        let eq_key = Key::try_build(eq.len(), |i| eval(&eq[i]))?;
+        let mut sort_values = Vec::with_capacity(order.len());
+        for o in order {
+            sort_values.push(eval(&o.expr)?);
+        }
+        Ok(RowIndexEntry::new(eq_key, sort_values, order, identity))
     }
 }

@@ -244,7 +244,8 @@ impl Database {
         previous: Option<&[Value]>,
         before: Vec<Before>,
     ) -> Result<Vec<Prepared>> {
-        let mut prepared = Vec::with_capacity(before.len());
+        // A view that keeps partials adds a second entry.
+        let mut prepared = Vec::with_capacity(2 * before.len());
         let current = self.table(table)?.get(id);
         for b in before {
             let Some(s) = self.structures.get(&b.structure) else { continue };
@@ -341,8 +342,8 @@ impl Database {
     /// The entries to remove and insert to go from `old` view rows to `new`.
     fn diff(&self, sid: StructureId, old: &[ViewRow], new: &[ViewRow]) -> Result<Prepared> {
         let s = self.structures.get(&sid).ok_or_else(|| Error::Internal(format!("structure #{sid} vanished")))?;
-        let olds: HashMap<&Identity, &ViewRow> = old.iter().map(|r| (&r.identity, r)).collect();
-        let news: HashMap<&Identity, &ViewRow> = new.iter().map(|r| (&r.identity, r)).collect();
+        let olds = RowsByIdentity::new(old);
+        let news = RowsByIdentity::new(new);
         match (&s.data, s.spec.as_ref()) {
             (StructureData::RowIndex(_), StructureSpec::RowIndex { .. }) => {
                 let (mut remove, mut insert) = (Vec::with_capacity(old.len()), Vec::with_capacity(new.len()));
@@ -359,7 +360,7 @@ impl Database {
                         None => remove.push(before),
                     }
                 }
-                for r in new.iter().filter(|r| !olds.contains_key(&r.identity)) {
+                for r in new.iter().filter(|r| olds.get(&r.identity).is_none()) {
                     insert.push(s.row_entry(r)?);
                 }
                 Ok(Prepared::Rows { structure: sid, remove, insert })
@@ -379,7 +380,7 @@ impl Database {
                         None => remove.push(before),
                     }
                 }
-                for r in new.iter().filter(|r| !olds.contains_key(&r.identity)) {
+                for r in new.iter().filter(|r| olds.get(&r.identity).is_none()) {
                     add.push(a.contribution(&r.values, r.identity.clone())?);
                 }
                 Ok(Prepared::Aggregate { structure: sid, remove, add })
@@ -459,6 +460,32 @@ fn follow_indexes(
                 }
                 _ => {}
             }
+        }
+    }
+}
+
+/// View rows found by identity. A change usually has one old and one new
+/// row per view, where a linear scan beats building a hash map.
+enum RowsByIdentity<'a> {
+    Few(&'a [ViewRow]),
+    Many(HashMap<&'a Identity, &'a ViewRow>),
+}
+
+impl<'a> RowsByIdentity<'a> {
+    const FEW: usize = 8;
+
+    fn new(rows: &'a [ViewRow]) -> RowsByIdentity<'a> {
+        if rows.len() <= Self::FEW {
+            RowsByIdentity::Few(rows)
+        } else {
+            RowsByIdentity::Many(rows.iter().map(|r| (&r.identity, r)).collect())
+        }
+    }
+
+    fn get(&self, identity: &Identity) -> Option<&'a ViewRow> {
+        match self {
+            RowsByIdentity::Few(rows) => rows.iter().find(|r| &r.identity == identity),
+            RowsByIdentity::Many(map) => map.get(identity).copied(),
         }
     }
 }

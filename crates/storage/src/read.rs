@@ -51,6 +51,12 @@ impl Bounds {
     }
 }
 
+/// Whether a select list is the row's own columns in order (the row can be
+/// passed on as it is).
+fn is_identity(projection: &[Expr]) -> bool {
+    projection.iter().enumerate().all(|(i, e)| matches!(e, Expr::Column(c) if *c == i))
+}
+
 /// Evaluates key expressions; `None` if any is NULL (an equality with NULL
 /// matches nothing).
 pub(crate) fn eval_key(exprs: &[Expr], params: &[Value]) -> Result<Option<Key>> {
@@ -178,7 +184,7 @@ impl Database {
         let mut skipped = 0;
         // A select list that is the row's own columns in order (a grouped
         // read's groups and aggregates, say) keeps the row as it is.
-        let identity = p.projection.iter().enumerate().all(|(i, e)| matches!(e, Expr::Column(c) if *c == i));
+        let identity = is_identity(&p.projection);
         for r in rows {
             let projected = if identity && r.len() == p.projection.len() {
                 r
@@ -215,8 +221,14 @@ impl Database {
             return Ok(None);
         }
         let table = self.table(view.anchor())?;
-        // A lookup finds at most one row: no growing from empty.
-        let mut out = Vec::with_capacity(usize::from(matches!(p.source, Source::Lookup { .. })));
+        // A lookup finds at most one row, and a LIMIT caps the rest (a
+        // small one, as top-N reads have, is likely reached): no growing
+        // from empty.
+        let expected = match p.source {
+            Source::Lookup { .. } => 1,
+            _ => limit.map_or(0, |l| l.min(64)),
+        };
+        let mut out = Vec::with_capacity(expected);
         let mut skipped = 0;
         let mut emit = |row: &[Value], out: &mut Vec<Vec<Value>>| -> Result<bool> {
             if !passes(p.residual.as_ref(), row, params)? {
@@ -229,11 +241,15 @@ impl Database {
             if limit.is_some_and(|l| out.len() >= l) {
                 return Ok(false);
             }
-            let mut projected = Vec::with_capacity(p.projection.len());
-            for e in &p.projection {
-                projected.push(eval(e, row, params)?);
+            if row.len() == p.projection.len() && is_identity(&p.projection) {
+                out.push(row.to_vec());
+            } else {
+                let mut projected = Vec::with_capacity(p.projection.len());
+                for e in &p.projection {
+                    projected.push(eval(e, row, params)?);
+                }
+                out.push(projected);
             }
-            out.push(projected);
             Ok(limit.is_none_or(|l| out.len() < l))
         };
         match &p.source {
@@ -366,7 +382,8 @@ impl Database {
             }
             return Ok(());
         };
-        view.read(&key, (bounds.lower.as_ref(), bounds.upper.as_ref()), |row| {
+        let at_most = stop_after.unwrap_or(usize::MAX);
+        view.read(&key, (bounds.lower.as_ref(), bounds.upper.as_ref()), rows, at_most, |rows, row| {
             if let Some(h) = having {
                 if !eval_predicate(h, &row, params)? {
                     return Ok(true);

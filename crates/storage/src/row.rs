@@ -10,6 +10,9 @@ pub type Row = Box<[Value]>;
 /// commands gives the same numbers.
 pub type RowId = u32;
 
+/// Rows found under one key: usually one or a few, kept inline.
+pub type RowIds = smallvec::SmallVec<[RowId; 4]>;
+
 /// An index key: the values of the key columns, in key order. A key of
 /// one value, the usual case (ids), is kept inline: no allocation of its
 /// own, one pointer less to follow on every probe.

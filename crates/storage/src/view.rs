@@ -5,17 +5,19 @@
 use aotdb_planner::eval::{eval, eval_predicate};
 use aotdb_planner::{IndexRef, Value, ViewSpec};
 
-use crate::database::{Database, Structure, StructureData};
 use aotdb_planner::StructureId;
 use hashbrown::HashMap;
+use smallvec::SmallVec;
+
+use crate::database::{Database, Structure, StructureData};
+use crate::error::{Error, Result};
+use crate::row::{RowId, RowIds};
+use crate::structures::sort_key::NO_ROW;
+use crate::structures::Identity;
 
 /// Structures built but not yet installed (while a batch of catalog
 /// changes is applied).
 pub(crate) type Pending<'a> = Option<&'a HashMap<StructureId, Structure>>;
-use crate::error::{Error, Result};
-use crate::row::RowId;
-use crate::structures::sort_key::NO_ROW;
-use crate::structures::Identity;
 
 /// A row of a view: which table rows it is made of, and its values.
 #[derive(Debug, Clone)]
@@ -26,14 +28,14 @@ pub struct ViewRow {
 
 impl Database {
     /// Rows of a table holding `key` in an index.
-    pub(crate) fn index_rows(&self, index: IndexRef, key: &[Value]) -> Result<Vec<RowId>> {
+    pub(crate) fn index_rows(&self, index: IndexRef, key: &[Value]) -> Result<RowIds> {
         self.index_rows_with(index, key, None)
     }
 
     /// Like `index_rows`, also seeing structures not yet installed.
-    pub(crate) fn index_rows_with(&self, index: IndexRef, key: &[Value], pending: Pending<'_>) -> Result<Vec<RowId>> {
+    pub(crate) fn index_rows_with(&self, index: IndexRef, key: &[Value], pending: Pending<'_>) -> Result<RowIds> {
         if key.iter().any(Value::is_null) {
-            return Ok(Vec::new());
+            return Ok(RowIds::new());
         }
         match index {
             IndexRef::Unique { table, unique } => {
@@ -102,7 +104,7 @@ impl Database {
             out.push(ViewRow { identity: Identity::from_ids(ids), values: values.clone() });
             return Ok(());
         };
-        let key = step.lookup.iter().map(|(_, e)| eval(e, values, &[])).collect::<Result<Vec<_>, _>>()?;
+        let key = step.lookup.iter().map(|(_, e)| eval(e, values, &[])).collect::<Result<SmallVec<[Value; 2]>, _>>()?;
         let index = step.lookup_index.ok_or_else(|| Error::Internal("join step without an index".into()))?;
         let table = self.table(step.table)?;
         let mut matched = false;

@@ -265,15 +265,24 @@ impl AggregateView {
 
     /// Visits the group rows of `eq` (group values, then aggregates) in the
     /// view's order; `visit` returns false to stop. A view without GROUP BY
-    /// always yields its one row, empty aggregates included.
+    /// always yields its one row, empty aggregates included. `visit` gets
+    /// `out`, reserved first for the rows to come (up to `at_most`).
     pub fn read(
         &self,
         eq: &[Value],
         range: RangeRead<'_>,
-        mut visit: impl FnMut(Vec<Value>) -> Result<bool, PlanError>,
+        out: &mut Vec<Vec<Value>>,
+        at_most: usize,
+        mut visit: impl FnMut(&mut Vec<Vec<Value>>, Vec<Value>) -> Result<bool, PlanError>,
     ) -> Result<(), PlanError> {
         let global = self.spec.group.is_empty();
         let key_groups = self.keys.get(eq);
+        // The first push makes room for four rows.
+        let expected = key_groups.map_or(0, |kg| kg.groups.len()).min(at_most);
+        if expected > 4 {
+            out.reserve(expected);
+        }
+        let mut visit = |row| visit(out, row);
         let mut produced = false;
         if let Some(kg) = key_groups {
             if self.spec.output.is_some() {
@@ -338,16 +347,26 @@ fn update_group(
         Some(_) => Group::Ranged(Box::new(RangeTree::new(aggs.clone()))),
         None => Group::Plain(Running::new(aggs)),
     });
-    if ranked && !created {
-        if let Some(old) = rank_key(spec, aggs, group_key, Some(group)) {
-            ranks.remove(&old);
-        }
+    // The group's old ranked entry is taken out and, when the group stays
+    // ranked, refilled with the new key: no allocation per change.
+    let mut parts = RankParts::new();
+    let mut spare: Option<OrderedKey> = None;
+    if ranked && !created && rank_parts(spec, aggs, group_key, group, &mut parts) {
+        spare = ranks.take(&parts[..]);
     }
     let empty = change(group);
-    if !empty && ranked {
-        if let Some(new) = rank_key(spec, aggs, group_key, Some(group)) {
-            ranks.insert(new);
-        }
+    parts.clear();
+    if !empty && ranked && rank_parts(spec, aggs, group_key, group, &mut parts) {
+        let key = match spare {
+            Some(mut old) if old.len() == parts.len() => {
+                for (slot, new) in old.iter_mut().zip(parts.drain(..)) {
+                    *slot = new;
+                }
+                old
+            }
+            _ => parts.into_vec().into_boxed_slice(),
+        };
+        ranks.insert(key);
     }
     if created {
         *count += 1;
@@ -394,19 +413,27 @@ fn group_row(
 /// group values (so every group has its own key). `None` if the group is
 /// absent or fails HAVING.
 fn rank_key(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: Option<&Group>) -> Option<OrderedKey> {
-    let output = spec.output.as_ref()?;
-    let g = g?;
+    let mut parts = RankParts::new();
+    rank_parts(spec, aggs, group, g?, &mut parts).then(|| parts.into_vec().into_boxed_slice())
+}
+
+/// A ranked-set key being built: on the stack for the usual few parts.
+type RankParts = smallvec::SmallVec<[Part; 4]>;
+
+/// Fills `parts` with the group's ranked-set key (see `rank_key`); false
+/// if the group fails HAVING or the view is not ranked.
+fn rank_parts(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: &Group, parts: &mut RankParts) -> bool {
+    let Some(output) = &spec.output else { return false };
     // A sum that overflows ranks as NULL; reading it reports the error.
-    let row = group_row(aggs, group, g, (None, None)).ok().flatten()?;
+    let Ok(Some(row)) = group_row(aggs, group, g, (None, None)) else { return false };
     if let Some(h) = &output.having {
         if !eval_predicate(h, &row, &[]).unwrap_or(false) {
-            return None;
+            return false;
         }
     }
-    let mut parts: Vec<Part> = Vec::with_capacity(output.order.len() + group.len());
     parts.extend(output.order.iter().map(|s: &SortSpec| part(eval(&s.expr, &row, &[]).unwrap_or(Value::Null), s)));
     parts.extend(group.iter().map(|v| Part::Val { value: v.clone(), descending: false, nulls_first: false }));
-    Some(parts.into_boxed_slice())
+    true
 }
 
 fn group_of_rank(entry: &OrderedKey, width: usize) -> Key {

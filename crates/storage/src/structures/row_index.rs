@@ -30,8 +30,8 @@ pub struct RowIndexEntry {
 }
 
 impl RowIndexEntry {
-    pub fn new(eq: Vec<Value>, sort: Vec<Value>, order: &[SortSpec], identity: Identity) -> RowIndexEntry {
-        RowIndexEntry { eq: Key::from_vec(eq), key: ordered_key(sort, order, identity) }
+    pub fn new(eq: Key, sort: Vec<Value>, order: &[SortSpec], identity: Identity) -> RowIndexEntry {
+        RowIndexEntry { eq, key: ordered_key(sort, order, identity) }
     }
 }
 

@@ -111,7 +111,10 @@ pub fn part(value: Value, spec: &SortSpec) -> Part {
 
 /// A key: the sort values then the identity.
 pub fn ordered_key(values: Vec<Value>, specs: &[SortSpec], identity: Identity) -> OrderedKey {
-    let mut parts: Vec<Part> = values.into_iter().zip(specs).map(|(v, s)| part(v, s)).collect();
+    // At its final size: collecting and then pushing the identity would
+    // reallocate once per key.
+    let mut parts: Vec<Part> = Vec::with_capacity(values.len() + 1);
+    parts.extend(values.into_iter().zip(specs).map(|(v, s)| part(v, s)));
     parts.push(Part::Id(identity));
     parts.into_boxed_slice()
 }

@@ -5,7 +5,7 @@
 use aotdb_planner::Value;
 use hashbrown::{HashMap, HashSet};
 
-use crate::row::{key_of, Key, RowId};
+use crate::row::{key_of, Key, RowId, RowIds};
 
 /// The rows of one key. Most keys of a join column hold few rows, but a
 /// hot one (the busiest merchant's payments) holds a large share of the
@@ -86,12 +86,12 @@ impl TableIndex {
     }
 
     /// Rows holding `key` (in row order).
-    pub fn get(&self, key: &[Value]) -> Vec<RowId> {
+    pub fn get(&self, key: &[Value]) -> RowIds {
         match self.map.get(key) {
-            None => Vec::new(),
-            Some(RowSet::One(id)) => vec![*id],
+            None => RowIds::new(),
+            Some(RowSet::One(id)) => RowIds::from_slice(&[*id]),
             Some(RowSet::Many(set)) => {
-                let mut ids: Vec<RowId> = set.iter().copied().collect();
+                let mut ids: RowIds = set.iter().copied().collect();
                 ids.sort_unstable();
                 ids
             }
