@@ -183,7 +183,7 @@ impl Table {
         for _ in 0..slots {
             self.slots.push_slot();
         }
-        self.uniques = self.def.uniques.iter().cloned().map(UniqueIndex::new).collect();
+        self.uniques = self.def.uniques.iter().map(|u| UniqueIndex::with_capacity(u.clone(), rows.len())).collect();
         self.live = 0;
         for (id, mut row) in rows {
             self.texts.share_row(&mut row, None);

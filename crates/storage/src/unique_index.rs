@@ -31,7 +31,13 @@ fn row_at(slots: &RowStore, slot: RowId) -> &[Value] {
 
 impl UniqueIndex {
     pub fn new(def: UniqueDef) -> UniqueIndex {
-        UniqueIndex { def, slots_by_key: HashTable::new(), hasher: DefaultHashBuilder::default() }
+        UniqueIndex::with_capacity(def, 0)
+    }
+
+    /// Room for `rows` keys up front (a snapshot's table): growing instead
+    /// would rehash every key, reading its row again, at each doubling.
+    pub fn with_capacity(def: UniqueDef, rows: usize) -> UniqueIndex {
+        UniqueIndex { def, slots_by_key: HashTable::with_capacity(rows), hasher: DefaultHashBuilder::default() }
     }
 
     fn hash_of<'a>(&self, values: impl Iterator<Item = &'a Value>) -> u64 {
