@@ -229,6 +229,9 @@ impl Database {
             _ => limit.map_or(0, |l| l.min(64)),
         };
         let mut out = Vec::with_capacity(expected);
+        // Decided once per call, not per row (the width check per row is
+        // one comparison).
+        let whole_row = table.def.columns.len() == p.projection.len() && is_identity(&p.projection);
         let mut skipped = 0;
         let mut emit = |row: &[Value], out: &mut Vec<Vec<Value>>| -> Result<bool> {
             if !passes(p.residual.as_ref(), row, params)? {
@@ -241,7 +244,7 @@ impl Database {
             if limit.is_some_and(|l| out.len() >= l) {
                 return Ok(false);
             }
-            if row.len() == p.projection.len() && is_identity(&p.projection) {
+            if whole_row && row.len() == p.projection.len() {
                 out.push(row.to_vec());
             } else {
                 let mut projected = Vec::with_capacity(p.projection.len());
