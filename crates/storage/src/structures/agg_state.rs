@@ -162,24 +162,64 @@ impl AggState {
     }
 }
 
-/// The running aggregates of some rows: how many, and each aggregate's
-/// state (inline for up to two aggregates, so a group or partial needs no
-/// allocation of its own).
+/// The running aggregates of some rows: how many, and the state of each
+/// aggregate other than COUNT(*) (whose value is the row count). Sized to
+/// the view's aggregates: a COUNT(*)-only view keeps the count alone, one
+/// more aggregate sits inline, so a group or partial needs no allocation
+/// of its own in the usual shapes.
 #[derive(Debug, Clone)]
 pub struct Running {
     pub rows: u64,
-    pub states: smallvec::SmallVec<[AggState; 2]>,
+    states: States,
+}
+
+/// The kept states, in the order of the aggregates that keep one.
+#[derive(Debug, Clone)]
+enum States {
+    None,
+    One(AggState),
+    Many(Box<[AggState]>),
+}
+
+impl States {
+    fn as_slice(&self) -> &[AggState] {
+        match self {
+            States::None => &[],
+            States::One(s) => std::slice::from_ref(s),
+            States::Many(s) => s,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [AggState] {
+        match self {
+            States::None => &mut [],
+            States::One(s) => std::slice::from_mut(s),
+            States::Many(s) => s,
+        }
+    }
+}
+
+/// Whether an aggregate keeps a state (COUNT(*) is the row count).
+fn keeps_state(spec: &AggSpec) -> bool {
+    spec.func != AggFunc::CountStar
 }
 
 impl Running {
     pub fn new(aggs: &[AggSpec]) -> Running {
-        Running { rows: 0, states: aggs.iter().map(AggState::new).collect() }
+        let mut kept = aggs.iter().filter(|a| keeps_state(a));
+        let states = match (kept.next(), kept.next()) {
+            (None, _) => States::None,
+            (Some(a), None) => States::One(AggState::new(a)),
+            _ => States::Many(aggs.iter().filter(|a| keeps_state(a)).map(AggState::new).collect()),
+        };
+        Running { rows: 0, states }
     }
 
     /// Adds (`sign` 1) or removes (`sign` -1) one row with these aggregate
     /// arguments; returns whether no rows are left.
     pub fn apply(&mut self, aggs: &[AggSpec], args: &[Value], sign: i64) -> bool {
-        for (state, (spec, arg)) in self.states.iter_mut().zip(aggs.iter().zip(args)) {
+        let kept = aggs.iter().zip(args).filter(|(spec, _)| keeps_state(spec));
+        for (state, (spec, arg)) in self.states.as_mut_slice().iter_mut().zip(kept) {
             state.apply(spec.arg.as_ref().map(|_| arg), sign);
         }
         self.rows = self.rows.saturating_add_signed(sign);
@@ -189,18 +229,36 @@ impl Running {
     /// Adds (`sign` 1) or removes (`sign` -1) all of `other`'s rows;
     /// returns whether no rows are left.
     pub fn merge(&mut self, other: &Running, sign: i64) -> bool {
-        for (state, o) in self.states.iter_mut().zip(other.states.iter()) {
+        for (state, o) in self.states.as_mut_slice().iter_mut().zip(other.states.as_slice()) {
             state.merge(o, sign);
         }
         self.rows = self.rows.saturating_add_signed(sign * other.rows as i64);
         self.rows == 0
     }
 
+    /// Each aggregate's value, in `aggs` order, handed to `push`.
+    pub fn outputs(&self, aggs: &[AggSpec], mut push: impl FnMut(Value)) -> Result<(), PlanError> {
+        let mut states = self.states.as_slice().iter();
+        for spec in aggs {
+            if !keeps_state(spec) {
+                push(Value::Int(i64::try_from(self.rows).unwrap_or(i64::MAX)));
+                continue;
+            }
+            match states.next() {
+                Some(state) => push(state.output(spec)?),
+                None => return Err(PlanError::Internal("an aggregate has no running state".into())),
+            }
+        }
+        Ok(())
+    }
+
     /// Heap bytes beyond the value itself (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        let spilled =
-            if self.states.spilled() { crate::memory::allocation(std::mem::size_of_val(&*self.states)) } else { 0 };
-        spilled + self.states.iter().map(AggState::heap_bytes).sum::<usize>()
+        let boxed = match &self.states {
+            States::Many(s) => crate::memory::allocation(std::mem::size_of_val(&**s)),
+            _ => 0,
+        };
+        boxed + self.states.as_slice().iter().map(AggState::heap_bytes).sum::<usize>()
     }
 }
 
@@ -376,6 +434,7 @@ mod tests {
         assert_eq!(s.get(), -7);
         assert_eq!(std::mem::size_of::<Partial>(), 32);
         assert_eq!(std::mem::size_of::<AggState>(), 32);
+        assert_eq!(std::mem::size_of::<Running>(), 40);
     }
 
     #[test]

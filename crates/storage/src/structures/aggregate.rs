@@ -3,7 +3,6 @@
 //! column, each group keeps a range tree instead; with an output order,
 //! the groups that pass HAVING are also kept ranked (top-N).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aotdb_planner::eval::{eval, eval_predicate};
@@ -14,6 +13,7 @@ use super::agg_state::{Partial, Running};
 use super::group_map::GroupMap;
 use super::partials::{PartialContribution, PartialMove, Partials};
 use super::range_tree::{RangeRow, RangeTree};
+use super::ranking::Ranking;
 use super::sort_key::{part, Identity, OrderedKey, Part};
 use crate::row::Key;
 
@@ -26,25 +26,12 @@ enum Group {
     Ranged(Box<RangeTree>),
 }
 
-/// The groups of one key (sorted when reads want group order, see
-/// `GroupMap`), and with an output order their ranking.
-#[derive(Debug)]
+/// The groups of one key (see `GroupMap`), and with an output order their
+/// ranking.
+#[derive(Debug, Default)]
 struct KeyGroups {
     groups: GroupMap<Group>,
-    ranked: BTreeSet<OrderedKey>,
-}
-
-impl KeyGroups {
-    fn new(sorted: bool) -> KeyGroups {
-        KeyGroups { groups: GroupMap::new(sorted), ranked: BTreeSet::new() }
-    }
-}
-
-/// Whether a view keeps each key's groups sorted: when its reads walk them
-/// in group order, and nothing looks groups up by value on a hot path
-/// (ranked reads do; a range view has one tree per group).
-fn groups_sorted(spec: &AggregateSpec) -> bool {
-    spec.output.is_none() && spec.range.is_none() && !spec.group.is_empty()
+    ranked: Ranking,
 }
 
 #[derive(Debug)]
@@ -62,8 +49,6 @@ pub struct AggregateView {
 /// How a view keeps its groups, fixed when it is made.
 #[derive(Debug, Clone, Copy)]
 struct Shape {
-    /// Each key's groups sorted (see `groups_sorted`).
-    sorted: bool,
     /// Groups ranked for the output order (off while a bulk load defers
     /// the ranking to its end).
     ranked: bool,
@@ -88,7 +73,7 @@ impl AggregateView {
     pub fn new(spec: AggregateSpec) -> AggregateView {
         let aggs: Arc<[AggSpec]> = spec.aggs.clone().into();
         let partials = aotdb_planner::partial_plan(&spec).map(|plan| Partials::new(plan, spec.eq.len()));
-        let shape = Shape { sorted: groups_sorted(&spec), ranked: spec.output.is_some() };
+        let shape = Shape { ranked: spec.output.is_some() };
         AggregateView { spec, aggs, keys: HashMap::new(), groups: 0, partials, shape }
     }
 
@@ -131,12 +116,7 @@ impl AggregateView {
         for ((eq, group), mut rows) in by_group {
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
             let tree = RangeTree::from_sorted(self.aggs.clone(), rows);
-            let sorted = self.shape.sorted;
-            self.keys
-                .entry(eq)
-                .or_insert_with(|| KeyGroups::new(sorted))
-                .groups
-                .insert(group, Group::Ranged(Box::new(tree)));
+            self.keys.entry(eq).or_default().groups.insert(group, Group::Ranged(Box::new(tree)));
             self.groups += 1;
         }
     }
@@ -163,20 +143,20 @@ impl AggregateView {
                     .filter_map(|(group, g)| rank_key(&self.spec, &self.aggs, group, Some(g)))
                     .collect();
                 ranks.sort_unstable();
-                kg.ranked = ranks.into_iter().collect();
+                kg.ranked = Ranking::from_sorted(ranks);
             }
         }
     }
 
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{boxed_values, btree, hash_table, sampled};
+        use crate::memory::{boxed_values, hash_table, sampled};
         self.partials.as_ref().map_or(0, Partials::heap_bytes)
             + hash_table(&self.keys)
             + sampled(self.keys.iter(), self.keys.len(), |(key, kg)| {
                 boxed_values(key)
                     + kg.groups.table_bytes()
-                    + btree::<OrderedKey>(kg.ranked.len())
+                    + kg.ranked.table_bytes()
                     + sampled(kg.ranked.iter(), kg.ranked.len(), super::sort_key::ordered_key_heap)
                     + sampled(kg.groups.iter(), kg.groups.len(), |(group, g)| {
                         boxed_values(group)
@@ -286,7 +266,7 @@ impl AggregateView {
         let mut produced = false;
         if let Some(kg) = key_groups {
             if self.spec.output.is_some() {
-                for entry in &kg.ranked {
+                for entry in kg.ranked.iter() {
                     let group = group_of_rank(entry, self.spec.group.len());
                     let Some(g) = kg.groups.get(&group) else { continue };
                     produced = true;
@@ -342,7 +322,7 @@ fn update_group(
     let ranked = shape.ranked;
     // One hash lookup for the key and one for the group; a key is cloned
     // only when it is new.
-    let KeyGroups { groups, ranked: ranks } = keys.entry_ref(eq).or_insert_with(|| KeyGroups::new(shape.sorted));
+    let KeyGroups { groups, ranked: ranks } = keys.entry_ref(eq).or_default();
     let (group, created) = groups.get_or_insert_with(group_key, || match &spec.range {
         Some(_) => Group::Ranged(Box::new(RangeTree::new(aggs.clone()))),
         None => Group::Plain(Running::new(aggs)),
@@ -391,11 +371,7 @@ fn group_row(
     let mut row: Vec<Value> = Vec::with_capacity(group.len() + aggs.len());
     row.extend_from_slice(group);
     match g {
-        Group::Plain(Running { states, .. }) => {
-            for (state, spec) in states.iter().zip(aggs) {
-                row.push(state.output(spec)?);
-            }
-        }
+        Group::Plain(running) => running.outputs(aggs, |v| row.push(v))?,
         Group::Ranged(tree) => {
             let summary = tree.query(range.0, range.1);
             if summary.rows == 0 {

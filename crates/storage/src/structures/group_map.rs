@@ -1,12 +1,11 @@
-//! The groups of one key of an aggregate view, kept the way its reads use
-//! them. Views read in group order (GROUP BY without a ranked output)
-//! keep their groups in a vector sorted by group values: a read walks it
-//! in order without sorting, and the few groups of a key sit side by side.
-//! Views that reach groups by value from elsewhere (ranked top-N, range
-//! trees) keep a hash map, so a lookup stays O(1) however many groups a
-//! hot key collects; so does a sorted key once it holds more than
-//! `SORTED_MAX` groups (adding a group to the vector moves the ones after
-//! it), and its reads sort again.
+//! The groups of one key of an aggregate view. Most keys have a few
+//! groups: they keep them in a vector sorted by group values, so a read in
+//! group order walks it without sorting, a lookup is a short binary
+//! search, and the groups sit side by side with no hash table's empty
+//! slots between them. A key that collects more than `SORTED_MAX` groups
+//! moves them into a hash map (adding a group to the vector moves the ones
+//! after it), so a lookup stays O(1) however many groups a hot key has;
+//! reads in group order then sort.
 
 /// The most groups a key keeps in a sorted vector.
 const SORTED_MAX: usize = 64;
@@ -23,15 +22,13 @@ pub enum GroupMap<G> {
     Hashed(HashMap<Key, G>),
 }
 
-impl<G> GroupMap<G> {
-    pub fn new(sorted: bool) -> GroupMap<G> {
-        if sorted {
-            GroupMap::Sorted(Vec::new())
-        } else {
-            GroupMap::Hashed(HashMap::new())
-        }
+impl<G> Default for GroupMap<G> {
+    fn default() -> GroupMap<G> {
+        GroupMap::Sorted(Vec::new())
     }
+}
 
+impl<G> GroupMap<G> {
     pub fn len(&self) -> usize {
         match self {
             GroupMap::Sorted(v) => v.len(),
@@ -62,6 +59,11 @@ impl<G> GroupMap<G> {
             GroupMap::Sorted(v) => match v.binary_search_by(|(k, _)| k.as_slice().cmp(group)) {
                 Ok(i) => (&mut v[i].1, false),
                 Err(i) => {
+                    if v.capacity() == 0 {
+                        // Many keys have one group (all of a view without
+                        // GROUP BY): no room for four.
+                        v.reserve_exact(1);
+                    }
                     v.insert(i, (group.clone(), fresh()));
                     (&mut v[i].1, true)
                 }
@@ -81,6 +83,9 @@ impl<G> GroupMap<G> {
         match self {
             GroupMap::Sorted(v) => {
                 let i = v.binary_search_by(|(k, _)| k.as_slice().cmp(&group)).unwrap_or_else(|i| i);
+                if v.capacity() == 0 {
+                    v.reserve_exact(1);
+                }
                 v.insert(i, (group, g));
             }
             GroupMap::Hashed(m) => {
@@ -162,7 +167,7 @@ mod tests {
     #[test]
     fn sorted_and_hashed_hold_the_same_groups() {
         for sorted in [true, false] {
-            let mut m: GroupMap<i64> = GroupMap::new(sorted);
+            let mut m: GroupMap<i64> = if sorted { GroupMap::default() } else { GroupMap::Hashed(HashMap::new()) };
             for i in [5, 1, 9, 3, 7, 1, 5] {
                 let (g, _) = m.get_or_insert_with(&key(i), || 0);
                 *g += 1;
@@ -190,7 +195,7 @@ mod tests {
 
     #[test]
     fn a_sorted_key_with_many_groups_spills_into_a_hash_map() {
-        let mut m: GroupMap<i64> = GroupMap::new(true);
+        let mut m: GroupMap<i64> = GroupMap::default();
         for i in 0..(SORTED_MAX as i64 + 10) {
             m.get_or_insert_with(&key(i), || i);
         }

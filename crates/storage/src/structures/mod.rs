@@ -6,6 +6,7 @@ mod aggregate;
 mod group_map;
 mod partials;
 mod range_tree;
+mod ranking;
 mod row_index;
 pub(crate) mod sort_key;
 mod table_index;
