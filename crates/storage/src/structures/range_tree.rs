@@ -1,11 +1,14 @@
-//! An ordered tree of rows with running aggregates: a treap keyed by
-//! (range value, row identity) whose nodes keep the aggregate summary of
-//! their subtree, so the aggregates of any key range cost O(log n).
-//! Nodes live in an arena and link by index; priorities come from a hash
-//! of the identity, so the shape is the same on every replay (and need
-//! not be stored). Each node's aggregate arguments and subtree summaries
-//! sit in two flat arrays beside the nodes, `width` entries per node: no
-//! allocation per node, which halves the tree's memory.
+//! The rows of one aggregate-view group ordered by the view's range
+//! column, with running aggregates over any range of them.
+//!
+//! Rows sit in sorted blocks of at most `BLOCK_MAX`, each with the
+//! summary of its rows; a segment tree over the blocks' summaries answers
+//! for any run of whole blocks in O(log blocks), and the at most two
+//! blocks a range cuts are summed row by row. A block keeps each column
+//! in its own array, and an all-integer column (ids, amounts, epoch
+//! times) as plain `i64`s: a row costs its values and its identity, not a
+//! node with links and a summary of its own. Most groups are one block
+//! and keep no segment tree.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -15,483 +18,717 @@ use aotdb_planner::{AggFunc, AggSpec, Value};
 use super::agg_state::Partial;
 use super::sort_key::Identity;
 
-/// A descent's nodes and turns, on the stack: a treap of a million rows
-/// is rarely deeper than 64.
-type Path = smallvec::SmallVec<[(u32, bool); 64]>;
-
-const NIL: u32 = u32::MAX;
-
-#[derive(Debug, Clone)]
-struct Node {
-    value: Value,
-    identity: Identity,
-    left: u32,
-    right: u32,
-    /// Rows in the subtree.
-    rows: u64,
-}
+/// Rows a block holds at most; a fuller one splits in two (or, when rows
+/// arrive at the end, as time-ordered rows do, a new block starts).
+const BLOCK_MAX: usize = 64;
 
 /// One row of a range tree: its range value, identity and aggregate
 /// arguments.
 pub type RangeRow = (Value, Identity, Box<[Value]>);
 
+/// A column of a block: plain integers while every value is one.
+#[derive(Debug, Clone)]
+enum Lane {
+    Ints(Vec<i64>),
+    Values(Vec<Value>),
+}
+
+impl Lane {
+    fn with_capacity(n: usize) -> Lane {
+        Lane::Ints(Vec::with_capacity(n))
+    }
+
+    fn get(&self, i: usize) -> Value {
+        match self {
+            Lane::Ints(v) => Value::Int(v[i]),
+            Lane::Values(v) => v[i].clone(),
+        }
+    }
+
+    fn cmp_at(&self, i: usize, value: &Value) -> Ordering {
+        match (self, value) {
+            (Lane::Ints(v), Value::Int(x)) => v[i].cmp(x),
+            (Lane::Ints(v), other) => Value::Int(v[i]).cmp(other),
+            (Lane::Values(v), other) => v[i].cmp(other),
+        }
+    }
+
+    /// The lane as general values (the first value that is not an integer
+    /// arrived).
+    fn widen(&mut self) -> &mut Vec<Value> {
+        if let Lane::Ints(v) = self {
+            let mut values = Vec::with_capacity(v.capacity());
+            values.extend(v.iter().map(|&x| Value::Int(x)));
+            *self = Lane::Values(values);
+        }
+        match self {
+            Lane::Values(v) => v,
+            Lane::Ints(_) => unreachable!("widened above"),
+        }
+    }
+
+    fn insert(&mut self, i: usize, value: Value) {
+        match (&mut *self, value) {
+            (Lane::Ints(v), Value::Int(x)) => v.insert(i, x),
+            (_, value) => self.widen().insert(i, value),
+        }
+    }
+
+    fn remove(&mut self, i: usize) {
+        match self {
+            Lane::Ints(v) => {
+                v.remove(i);
+            }
+            Lane::Values(v) => {
+                v.remove(i);
+            }
+        }
+    }
+
+    /// The rows from `at` on, as a new lane (a block splitting).
+    fn split_off(&mut self, at: usize) -> Lane {
+        match self {
+            Lane::Ints(v) => Lane::Ints(split_exact(v, at)),
+            Lane::Values(v) => Lane::Values(split_exact(v, at)),
+        }
+    }
+
+    fn append(&mut self, other: Lane) {
+        match (&mut *self, other) {
+            (Lane::Ints(a), Lane::Ints(b)) => a.extend(b),
+            (_, Lane::Ints(b)) => self.widen().extend(b.into_iter().map(Value::Int)),
+            (_, Lane::Values(b)) => self.widen().extend(b),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        use crate::memory::{allocation, value_heap};
+        match self {
+            Lane::Ints(v) => allocation(v.capacity() * 8),
+            Lane::Values(v) => {
+                let shared: usize = v.iter().take(crate::memory::SAMPLE).map(value_heap).sum();
+                let sampled = v.len().clamp(1, crate::memory::SAMPLE);
+                allocation(v.capacity() * std::mem::size_of::<Value>()) + shared * v.len() / sampled
+            }
+        }
+    }
+
+    /// Adds the rows `from..to` of this argument column to `acc`.
+    fn summarize(&self, spec: &AggSpec, from: usize, to: usize, acc: &mut Partial) {
+        match (self, &mut *acc) {
+            // The usual cases over integers, without a value per row.
+            (Lane::Ints(v), Partial::SumInt { sum, n }) => {
+                *sum += v[from..to].iter().map(|&x| x as i128).sum::<i128>();
+                *n += (to - from) as i64;
+            }
+            (Lane::Ints(_), Partial::Count(c)) => *c += (to - from) as i64,
+            _ => {
+                for i in from..to {
+                    let arg = self.get(i);
+                    acc.merge(&Partial::of_row(spec, spec.arg.as_ref().map(|_| &arg)));
+                }
+            }
+        }
+    }
+}
+
+/// Splits `v` at `at`, the tail allocated at its size (`Vec::split_off`
+/// would keep the head's whole capacity too).
+fn split_exact<T>(v: &mut Vec<T>, at: usize) -> Vec<T> {
+    let mut tail = Vec::with_capacity(BLOCK_MAX);
+    tail.extend(v.drain(at..));
+    tail
+}
+
+/// The rows' identities: plain slots while every row comes from one table.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(Vec<u32>),
+    Many(Vec<Identity>),
+}
+
+impl Ids {
+    fn len(&self) -> usize {
+        match self {
+            Ids::One(v) => v.len(),
+            Ids::Many(v) => v.len(),
+        }
+    }
+
+    fn cmp_at(&self, i: usize, identity: &Identity) -> Ordering {
+        match (self, identity) {
+            (Ids::One(v), Identity::One(x)) => v[i].cmp(x),
+            (Ids::One(v), other) => Identity::One(v[i]).cmp(other),
+            (Ids::Many(v), other) => v[i].cmp(other),
+        }
+    }
+
+    fn widen(&mut self) -> &mut Vec<Identity> {
+        if let Ids::One(v) = self {
+            let mut ids = Vec::with_capacity(v.capacity());
+            ids.extend(v.iter().map(|&x| Identity::One(x)));
+            *self = Ids::Many(ids);
+        }
+        match self {
+            Ids::Many(v) => v,
+            Ids::One(_) => unreachable!("widened above"),
+        }
+    }
+
+    fn insert(&mut self, i: usize, identity: Identity) {
+        match (&mut *self, identity) {
+            (Ids::One(v), Identity::One(x)) => v.insert(i, x),
+            (_, identity) => self.widen().insert(i, identity),
+        }
+    }
+
+    fn remove(&mut self, i: usize) {
+        match self {
+            Ids::One(v) => {
+                v.remove(i);
+            }
+            Ids::Many(v) => {
+                v.remove(i);
+            }
+        }
+    }
+
+    fn split_off(&mut self, at: usize) -> Ids {
+        match self {
+            Ids::One(v) => Ids::One(split_exact(v, at)),
+            Ids::Many(v) => Ids::Many(split_exact(v, at)),
+        }
+    }
+
+    fn append(&mut self, other: Ids) {
+        match (&mut *self, other) {
+            (Ids::One(a), Ids::One(b)) => a.extend(b),
+            (_, Ids::One(b)) => self.widen().extend(b.into_iter().map(Identity::One)),
+            (_, Ids::Many(b)) => self.widen().extend(b),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        use crate::memory::allocation;
+        match self {
+            Ids::One(v) => allocation(v.capacity() * 4),
+            Ids::Many(v) => {
+                allocation(v.capacity() * std::mem::size_of::<Identity>())
+                    + v.iter().map(|id| allocation(std::mem::size_of_val(id.ids()))).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// The aggregates a tree keeps per block: all but COUNT(*), which is a
+/// row count.
+struct Kept<'a> {
+    aggs: &'a [AggSpec],
+    stored: &'a [usize],
+}
+
+impl Kept<'_> {
+    fn empty_summaries(&self) -> impl Iterator<Item = Partial> + '_ {
+        self.stored.iter().map(|&j| Partial::empty(&self.aggs[j]))
+    }
+}
+
+/// Sorted rows and their summary.
+#[derive(Debug, Clone)]
+struct Block {
+    values: Lane,
+    ids: Ids,
+    /// One lane per stored aggregate.
+    args: Box<[Lane]>,
+    /// The block's summary, one per stored aggregate.
+    summary: Box<[Partial]>,
+}
+
+impl Block {
+    fn new(kept: &Kept<'_>, capacity: usize) -> Block {
+        Block {
+            values: Lane::with_capacity(capacity),
+            ids: Ids::One(Vec::with_capacity(capacity)),
+            args: kept.stored.iter().map(|_| Lane::with_capacity(capacity)).collect(),
+            summary: kept.empty_summaries().collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Orders row `i` against (value, identity).
+    fn cmp_row(&self, i: usize, value: &Value, identity: &Identity) -> Ordering {
+        self.values.cmp_at(i, value).then_with(|| self.ids.cmp_at(i, identity))
+    }
+
+    /// The first row at or after (value, identity).
+    fn position(&self, value: &Value, identity: &Identity) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.cmp_row(mid, value, identity) == Ordering::Less {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The first row whose value is not below `lower` (all rows when
+    /// there is no bound).
+    fn first_in(&self, lower: Option<&(Value, bool)>) -> usize {
+        let Some((bound, inclusive)) = lower else { return 0 };
+        partition(self.len(), |i| match self.values.cmp_at(i, bound) {
+            Ordering::Less => true,
+            Ordering::Equal => !inclusive,
+            Ordering::Greater => false,
+        })
+    }
+
+    /// The first row whose value is above `upper` (past the end when
+    /// there is no bound).
+    fn end_in(&self, upper: Option<&(Value, bool)>) -> usize {
+        let Some((bound, inclusive)) = upper else { return self.len() };
+        partition(self.len(), |i| match self.values.cmp_at(i, bound) {
+            Ordering::Less => true,
+            Ordering::Equal => *inclusive,
+            Ordering::Greater => false,
+        })
+    }
+
+    /// Adds rows `from..to` to `acc`.
+    fn add_rows(&self, kept: &Kept<'_>, from: usize, to: usize, acc: &mut RangeSummary) {
+        if from >= to {
+            return;
+        }
+        acc.rows += (to - from) as u64;
+        for ((&j, lane), partial) in kept.stored.iter().zip(self.args.iter()).zip(acc.partials.iter_mut()) {
+            lane.summarize(&kept.aggs[j], from, to, partial);
+        }
+    }
+
+    /// Recomputes the summary from the rows.
+    fn resummarize(&mut self, kept: &Kept<'_>) {
+        let len = self.len();
+        for ((&j, lane), partial) in kept.stored.iter().zip(self.args.iter()).zip(self.summary.iter_mut()) {
+            *partial = Partial::empty(&kept.aggs[j]);
+            lane.summarize(&kept.aggs[j], 0, len, partial);
+        }
+    }
+
+    /// Inserts a row at `at` and adds it to the summary.
+    fn insert(&mut self, kept: &Kept<'_>, at: usize, value: Value, identity: Identity, args: Box<[Value]>) {
+        self.values.insert(at, value);
+        self.ids.insert(at, identity);
+        let mut args = args.into_vec();
+        for ((lane, partial), &j) in self.args.iter_mut().zip(self.summary.iter_mut()).zip(kept.stored.iter()) {
+            lane.insert(at, args.get_mut(j).map_or(Value::Null, |v| std::mem::replace(v, Value::Null)));
+            lane.summarize(&kept.aggs[j], at, at + 1, partial);
+        }
+    }
+
+    /// Removes row `at`; the summary is the caller's to recompute.
+    fn remove(&mut self, at: usize) {
+        self.values.remove(at);
+        self.ids.remove(at);
+        for lane in self.args.iter_mut() {
+            lane.remove(at);
+        }
+    }
+
+    /// Moves the rows from `at` on into a new block.
+    fn split_off(&mut self, kept: &Kept<'_>, at: usize) -> Block {
+        let mut tail = Block {
+            values: self.values.split_off(at),
+            ids: self.ids.split_off(at),
+            args: self.args.iter_mut().map(|lane| lane.split_off(at)).collect(),
+            summary: kept.empty_summaries().collect(),
+        };
+        self.resummarize(kept);
+        tail.resummarize(kept);
+        tail
+    }
+
+    /// Appends the rows of the block after this one.
+    fn append(&mut self, kept: &Kept<'_>, tail: Block) {
+        self.values.append(tail.values);
+        self.ids.append(tail.ids);
+        for (lane, other) in self.args.iter_mut().zip(tail.args.into_vec()) {
+            lane.append(other);
+        }
+        self.resummarize(kept);
+    }
+}
+
+/// The first `i` in `0..len` for which `before(i)` is false (`before` is
+/// true on a prefix).
+fn partition(len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 #[derive(Debug, Clone)]
 pub struct RangeTree {
     aggs: Arc<[AggSpec]>,
-    /// The aggregates kept per node: all but COUNT(*), which is the
-    /// subtree's row count every node has anyway.
+    /// The aggregates kept: all but COUNT(*), which is a row count.
     stored: Arc<[usize]>,
-    nodes: Vec<Node>,
-    /// Node `n`'s arguments of the stored aggregates:
-    /// `args[n * width..(n + 1) * width]`.
-    args: Vec<Value>,
-    /// Node `n`'s subtree summaries, laid out as `args`.
-    summaries: Vec<Partial>,
-    free: Vec<u32>,
-    root: u32,
+    blocks: Vec<Block>,
+    /// Over more than one block: a segment tree of their summaries, with
+    /// `leaves` leaves (a power of two); node `n`'s rows are `seg_rows[n]`
+    /// and its summaries `seg[n * width..(n + 1) * width]`. Empty for one
+    /// block.
+    leaves: usize,
+    seg_rows: Vec<u64>,
+    seg: Vec<Partial>,
 }
 
 /// Aggregates over a key range.
 #[derive(Debug, Clone)]
 pub struct RangeSummary {
     pub rows: u64,
+    /// One per aggregate of the view.
     pub partials: Vec<Partial>,
-}
-
-fn priority_of(identity: &Identity) -> u64 {
-    // splitmix64 over the row ids.
-    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
-    for &id in identity.ids() {
-        let mut z = h ^ (id as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        h = z ^ (z >> 31);
-    }
-    h
 }
 
 impl RangeTree {
     pub fn new(aggs: Arc<[AggSpec]>) -> RangeTree {
         let stored: Arc<[usize]> =
             aggs.iter().enumerate().filter(|(_, a)| a.func != AggFunc::CountStar).map(|(i, _)| i).collect();
-        RangeTree {
-            aggs,
-            stored,
-            nodes: Vec::new(),
-            args: Vec::new(),
-            summaries: Vec::new(),
-            free: Vec::new(),
-            root: NIL,
-        }
+        RangeTree { aggs, stored, blocks: Vec::new(), leaves: 0, seg_rows: Vec::new(), seg: Vec::new() }
     }
 
     fn width(&self) -> usize {
         self.stored.len()
     }
 
-    /// A row's arguments of the stored aggregates, in stored order.
-    fn stored_args(stored: &[usize], args: Box<[Value]>) -> impl Iterator<Item = Value> + '_ {
-        let mut args = args.into_vec();
-        stored.iter().map(move |&j| args.get_mut(j).map_or(Value::Null, |v| std::mem::replace(v, Value::Null)))
+    fn empty_summaries(&self) -> impl Iterator<Item = Partial> + '_ {
+        self.stored.iter().map(|&j| Partial::empty(&self.aggs[j]))
     }
 
-    fn empty_summaries<'a>(aggs: &'a [AggSpec], stored: &'a [usize]) -> impl Iterator<Item = Partial> + 'a {
-        stored.iter().map(|&j| Partial::empty(&aggs[j]))
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
     }
 
-    fn priority(&self, n: u32) -> u64 {
-        priority_of(&self.nodes[n as usize].identity)
-    }
-
-    /// Checks the treap's invariants below `n` (keys in order, a parent's
-    /// priority at least its children's, row counts); returns the rows.
+    /// Checks the invariants (rows in order within and across blocks, no
+    /// empty or overfull block, summaries and segment tree up to date);
+    /// returns the rows.
     #[cfg(test)]
-    fn check(&self, n: u32) -> u64 {
-        if n == NIL {
-            return 0;
-        }
-        let node = &self.nodes[n as usize];
-        for (child, want) in [(node.left, Ordering::Less), (node.right, Ordering::Greater)] {
-            if child != NIL {
-                assert_eq!(self.cmp_node(child, n), want);
-                assert!(self.priority(child) <= self.priority(n));
+    fn check(&self) -> u64 {
+        let kept = self.kept();
+        let mut previous: Option<(Value, Identity)> = None;
+        for block in &self.blocks {
+            assert!(block.len() > 0 && block.len() <= BLOCK_MAX);
+            for i in 0..block.len() {
+                let value = match &block.values {
+                    Lane::Ints(v) => Value::Int(v[i]),
+                    Lane::Values(v) => v[i].clone(),
+                };
+                let identity = match &block.ids {
+                    Ids::One(v) => Identity::One(v[i]),
+                    Ids::Many(v) => v[i].clone(),
+                };
+                if let Some((pv, pi)) = &previous {
+                    assert_eq!(block.cmp_row(i, pv, pi), Ordering::Greater);
+                }
+                previous = Some((value, identity));
             }
+            let mut fresh = block.clone();
+            fresh.resummarize(&kept);
+            assert_eq!(fresh.summary, block.summary);
         }
-        let rows = 1 + self.check(node.left) + self.check(node.right);
-        assert_eq!(node.rows, rows);
+        let rows = self.blocks.iter().map(|b| b.len() as u64).sum();
+        if self.blocks.len() > 1 {
+            let mut all = RangeSummary { rows: 0, partials: self.empty_summaries().collect() };
+            self.add_blocks(0, self.blocks.len(), &mut all);
+            assert_eq!(all.rows, rows);
+        }
         rows
     }
 
     #[cfg(test)]
     pub fn len(&self) -> u64 {
-        if self.root == NIL {
-            0
-        } else {
-            self.nodes[self.root as usize].rows
-        }
+        self.blocks.iter().map(|b| b.len() as u64).sum()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.root == NIL
-    }
-
-    fn cmp_key(&self, n: u32, value: &Value, identity: &Identity) -> Ordering {
-        let node = &self.nodes[n as usize];
-        node.value.cmp(value).then_with(|| node.identity.cmp(identity))
-    }
-
-    /// Recomputes a node's subtree summary from its own row and its
-    /// children's summaries, in place (no allocation).
-    fn update(&mut self, n: u32) {
-        let w = self.width();
-        let (left, right) = {
-            let node = &self.nodes[n as usize];
-            (node.left, node.right)
-        };
-        let base = n as usize * w;
-        for (i, &j) in self.stored.iter().enumerate() {
-            let spec = &self.aggs[j];
-            self.summaries[base + i] = Partial::of_row(spec, spec.arg.as_ref().map(|_| &self.args[base + i]));
-        }
-        let mut rows = 1;
-        for child in [left, right] {
-            if child != NIL {
-                rows += self.nodes[child as usize].rows;
-                let from = child as usize * w;
-                // Two disjoint runs of the one array.
-                let (dst, src) = if from < base {
-                    let (head, tail) = self.summaries.split_at_mut(base);
-                    (&mut tail[..w], &head[from..from + w])
-                } else {
-                    let (head, tail) = self.summaries.split_at_mut(from);
-                    (&mut head[base..base + w], &tail[..w])
-                };
-                for (s, p) in dst.iter_mut().zip(src) {
-                    s.merge(p);
-                }
-            }
-        }
-        self.nodes[n as usize].rows = rows;
-    }
-
-    /// Puts a new node for a row into a free slot or at the end; its
-    /// summary is its own row's.
-    fn place(&mut self, value: Value, identity: Identity, args: Box<[Value]>) -> u32 {
-        let w = self.width();
-        let node = Node { value, identity, left: NIL, right: NIL, rows: 1 };
-        let index = match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = node;
-                let base = i as usize * w;
-                for (slot, arg) in self.args[base..base + w].iter_mut().zip(Self::stored_args(&self.stored, args)) {
-                    *slot = arg;
-                }
-                i
-            }
-            None => {
-                if self.nodes.len() == self.nodes.capacity() {
-                    // Grow by a quarter, not double: a hot account's tree
-                    // holds hundreds of thousands of rows, and doubling
-                    // leaves a third of it empty on average.
-                    let more = (self.nodes.len() / 4).max(4);
-                    self.nodes.reserve_exact(more);
-                    self.args.reserve_exact(more * w);
-                    self.summaries.reserve_exact(more * w);
-                }
-                self.nodes.push(node);
-                self.args.extend(Self::stored_args(&self.stored, args));
-                self.summaries.extend(Self::empty_summaries(&self.aggs, &self.stored));
-                (self.nodes.len() - 1) as u32
-            }
-        };
-        self.update(index);
-        index
-    }
-
-    /// Splits `n` into keys before (value, identity) and the rest.
-    fn split(&mut self, n: u32, value: &Value, identity: &Identity) -> (u32, u32) {
-        if n == NIL {
-            return (NIL, NIL);
-        }
-        if self.cmp_key(n, value, identity) == Ordering::Less {
-            let right = self.nodes[n as usize].right;
-            let (l, r) = self.split(right, value, identity);
-            self.nodes[n as usize].right = l;
-            self.update(n);
-            (n, r)
-        } else {
-            let left = self.nodes[n as usize].left;
-            let (l, r) = self.split(left, value, identity);
-            self.nodes[n as usize].left = r;
-            self.update(n);
-            (l, n)
-        }
-    }
-
-    fn merge(&mut self, a: u32, b: u32) -> u32 {
-        if a == NIL {
-            return b;
-        }
-        if b == NIL {
-            return a;
-        }
-        if self.priority(a) > self.priority(b) {
-            let ar = self.nodes[a as usize].right;
-            let m = self.merge(ar, b);
-            self.nodes[a as usize].right = m;
-            self.update(a);
-            a
-        } else {
-            let bl = self.nodes[b as usize].left;
-            let m = self.merge(a, bl);
-            self.nodes[b as usize].left = m;
-            self.update(b);
-            b
-        }
-    }
-
-    /// Approximate heap bytes (INFO memory): the three arrays, and what
-    /// each node's values point to (sized from the first node: every node
-    /// of a tree has the same shape).
+    /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{allocation, value_heap};
+        use crate::memory::allocation;
         let w = self.width();
-        let per_node = self.nodes.iter().position(|n| n.rows > 0).map_or(0, |i| {
-            let n = &self.nodes[i];
-            self.args[i * w..(i + 1) * w].iter().map(value_heap).sum::<usize>()
-                + value_heap(&n.value)
-                + match &n.identity {
-                    Identity::Many(ids) => allocation(std::mem::size_of_val(&**ids)),
-                    Identity::One(_) => 0,
-                }
-        });
-        allocation(self.nodes.capacity() * std::mem::size_of::<Node>())
-            + allocation(self.args.capacity() * std::mem::size_of::<Value>())
-            + allocation(self.summaries.capacity() * std::mem::size_of::<Partial>())
-            + self.free.capacity() * 4
-            + self.nodes.len() * per_node
+        allocation(self.blocks.capacity() * std::mem::size_of::<Block>())
+            + self
+                .blocks
+                .iter()
+                .map(|b| {
+                    b.values.heap_bytes()
+                        + b.ids.heap_bytes()
+                        + allocation(w * std::mem::size_of::<Lane>())
+                        + b.args.iter().map(Lane::heap_bytes).sum::<usize>()
+                        + allocation(w * std::mem::size_of::<Partial>())
+                })
+                .sum::<usize>()
+            + allocation(self.seg_rows.capacity() * 8)
+            + allocation(self.seg.capacity() * std::mem::size_of::<Partial>())
     }
 
-    /// Builds the tree from rows sorted by (value, identity), in linear
-    /// time: the treap is the Cartesian tree of the rows' priorities.
+    fn kept(&self) -> Kept<'_> {
+        Kept { aggs: &self.aggs, stored: &self.stored }
+    }
+
+    /// Builds the tree from rows sorted by (value, identity): full blocks.
     pub fn from_sorted(aggs: Arc<[AggSpec]>, rows: Vec<RangeRow>) -> RangeTree {
         let mut tree = RangeTree::new(aggs);
-        let w = tree.width();
-        tree.nodes.reserve_exact(rows.len());
-        tree.args.reserve_exact(rows.len() * w);
-        tree.summaries.reserve_exact(rows.len() * w);
-        // The right spine so far, with each node's priority.
-        let mut stack: Vec<(u32, u64)> = Vec::new();
-        for (value, identity, args) in rows {
-            let priority = priority_of(&identity);
-            let index = tree.nodes.len() as u32;
-            tree.nodes.push(Node { value, identity, left: NIL, right: NIL, rows: 1 });
-            tree.args.extend(Self::stored_args(&tree.stored, args));
-            tree.summaries.extend(Self::empty_summaries(&tree.aggs, &tree.stored));
-            let mut last = NIL;
-            while let Some(&(top, top_priority)) = stack.last() {
-                if top_priority >= priority {
-                    break;
-                }
-                last = top;
-                stack.pop();
+        let kept = Kept { aggs: &tree.aggs, stored: &tree.stored };
+        let mut blocks = Vec::with_capacity(rows.len().div_ceil(BLOCK_MAX));
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut block = Block::new(&kept, rows.len().min(BLOCK_MAX));
+            for (value, identity, args) in rows.by_ref().take(BLOCK_MAX) {
+                let at = block.len();
+                block.insert(&kept, at, value, identity, args);
             }
-            tree.nodes[index as usize].left = last;
-            if let Some(&(top, _)) = stack.last() {
-                tree.nodes[top as usize].right = index;
-            }
-            stack.push((index, priority));
+            blocks.push(block);
         }
-        tree.root = stack.first().map_or(NIL, |&(n, _)| n);
-        if tree.root != NIL {
-            tree.summarize(tree.root);
-        }
+        tree.blocks = blocks;
+        tree.rebuild_segments();
         tree
     }
 
-    /// Computes every summary below `n`, children first.
-    fn summarize(&mut self, n: u32) {
-        let (left, right) = {
-            let node = &self.nodes[n as usize];
-            (node.left, node.right)
-        };
-        for child in [left, right] {
-            if child != NIL {
-                self.summarize(child);
-            }
-        }
-        self.update(n);
+    /// The block a row with this key belongs in: the last one starting at
+    /// or before it (the first when none does).
+    fn block_for(&self, value: &Value, identity: &Identity) -> usize {
+        partition(self.blocks.len(), |k| self.blocks[k].cmp_row(0, value, identity) != Ordering::Greater)
+            .saturating_sub(1)
     }
 
-    /// Inserts a row. The descent stops where the new node's priority
-    /// puts it (near the leaves, for most rows); only the small subtree
-    /// there is split, and the nodes above just add the row to their
-    /// summaries.
+    /// Inserts a row.
     pub fn insert(&mut self, value: Value, identity: Identity, args: Box<[Value]>) {
-        let index = self.place(value, identity, args);
-        let priority = self.priority(index);
-        let w = self.width();
-        let own: smallvec::SmallVec<[Partial; 2]> =
-            self.summaries[index as usize * w..(index as usize + 1) * w].iter().cloned().collect();
-        let mut path = Path::new();
-        let mut cur = self.root;
-        while cur != NIL && self.priority(cur) > priority {
-            let right = self.cmp_node(cur, index) == Ordering::Less;
-            path.push((cur, right));
-            let node = &self.nodes[cur as usize];
-            cur = if right { node.right } else { node.left };
-        }
-        let (value, identity) = {
-            let node = &self.nodes[index as usize];
-            (node.value.clone(), node.identity.clone())
+        let kept = Kept { aggs: &self.aggs, stored: &self.stored };
+        let k = if self.blocks.is_empty() {
+            // Most groups hold a few rows: room for one, then doubling.
+            self.blocks.push(Block::new(&kept, 1));
+            0
+        } else {
+            self.block_for(&value, &identity)
         };
-        let (l, r) = self.split(cur, &value, &identity);
-        self.nodes[index as usize].left = l;
-        self.nodes[index as usize].right = r;
-        self.update(index);
-        self.attach(&path, index);
-        for &(n, _) in &path {
-            self.nodes[n as usize].rows += 1;
-            let base = n as usize * w;
-            for (s, p) in self.summaries[base..base + w].iter_mut().zip(&own) {
-                s.merge(p);
-            }
+        let at = self.blocks[k].position(&value, &identity);
+        if k + 1 == self.blocks.len() && at == BLOCK_MAX {
+            // Rows arriving at the end (time-ordered) start a new block and
+            // leave the full one full.
+            let mut block = Block::new(&kept, 4);
+            block.insert(&kept, 0, value, identity, args);
+            self.blocks.push(block);
+            self.block_added();
+            return;
+        }
+        let block = &mut self.blocks[k];
+        block.insert(&kept, at, value, identity, args);
+        if block.len() > BLOCK_MAX {
+            let tail = block.split_off(&kept, block.len() / 2);
+            self.blocks.insert(k + 1, tail);
+            self.rebuild_segments();
+        } else {
+            self.block_changed(k);
         }
     }
 
-    /// Removes the row; returns whether it was there. Its children are
-    /// merged into its place and the summaries above recomputed.
+    /// Removes the row; returns whether it was there.
     pub fn remove(&mut self, value: &Value, identity: &Identity) -> bool {
-        let mut path = Path::new();
-        let mut cur = self.root;
-        while cur != NIL {
-            let order = self.cmp_key(cur, value, identity);
-            if order == Ordering::Equal {
-                break;
-            }
-            let right = order == Ordering::Less;
-            path.push((cur, right));
-            let node = &self.nodes[cur as usize];
-            cur = if right { node.right } else { node.left };
-        }
-        if cur == NIL {
+        if self.blocks.is_empty() {
             return false;
         }
-        let (left, right) = {
-            let node = &self.nodes[cur as usize];
-            (node.left, node.right)
-        };
-        let merged = self.merge(left, right);
-        self.attach(&path, merged);
-        for &(n, _) in path.iter().rev() {
-            self.update(n);
+        let kept = Kept { aggs: &self.aggs, stored: &self.stored };
+        let k = self.block_for(value, identity);
+        let block = &mut self.blocks[k];
+        let at = block.position(value, identity);
+        if at >= block.len() || block.cmp_row(at, value, identity) != Ordering::Equal {
+            return false;
         }
-        self.free.push(cur);
-        // Drop the values the freed slot holds.
-        let w = self.width();
-        let base = cur as usize * w;
-        let node = &mut self.nodes[cur as usize];
-        node.value = Value::Null;
-        node.left = NIL;
-        node.right = NIL;
-        self.args[base..base + w].fill(Value::Null);
-        for (slot, &j) in self.summaries[base..base + w].iter_mut().zip(self.stored.iter()) {
-            *slot = Partial::empty(&self.aggs[j]);
+        block.remove(at);
+        let len = block.len();
+        if len == 0 {
+            self.blocks.remove(k);
+            if self.blocks.capacity() > 8 && self.blocks.len() < self.blocks.capacity() / 4 {
+                self.blocks.shrink_to(self.blocks.len() * 2);
+            }
+            self.rebuild_segments();
+            return true;
         }
+        // A block down to a quarter joins a neighbour it fits beside.
+        if len < BLOCK_MAX / 4 {
+            let fits = |n: usize| self.blocks.get(n).is_some_and(|b| b.len() + len <= BLOCK_MAX / 2);
+            let neighbour = [k.checked_sub(1), Some(k + 1)].into_iter().flatten().find(|&n| fits(n));
+            if let Some(n) = neighbour {
+                let (first, second) = (k.min(n), k.max(n));
+                let tail = self.blocks.remove(second);
+                self.blocks[first].append(&kept, tail);
+                self.rebuild_segments();
+                return true;
+            }
+        }
+        self.blocks[k].resummarize(&kept);
+        self.block_changed(k);
         true
-    }
-
-    /// Puts `n` where the descent along `path` ended: the root, or the
-    /// child of the last node on the path on the side it went.
-    fn attach(&mut self, path: &[(u32, bool)], n: u32) {
-        match path.last() {
-            None => self.root = n,
-            Some(&(parent, true)) => self.nodes[parent as usize].right = n,
-            Some(&(parent, false)) => self.nodes[parent as usize].left = n,
-        }
-    }
-
-    /// Orders node `a` against node `b` by (value, identity).
-    fn cmp_node(&self, a: u32, b: u32) -> Ordering {
-        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
-        x.value.cmp(&y.value).then_with(|| x.identity.cmp(&y.identity))
     }
 
     /// Aggregates of the rows whose value lies within the bounds (each
     /// `(value, inclusive)`).
     pub fn query(&self, lower: Option<&(Value, bool)>, upper: Option<&(Value, bool)>) -> RangeSummary {
-        let mut acc = RangeSummary { rows: 0, partials: self.aggs.iter().map(Partial::empty).collect() };
-        self.collect(self.root, lower, upper, &mut acc);
-        for (partial, spec) in acc.partials.iter_mut().zip(self.aggs.iter()) {
-            if spec.func == AggFunc::CountStar {
-                *partial = Partial::Count(acc.rows as i64);
-            }
+        let mut acc = RangeSummary { rows: 0, partials: self.empty_summaries().collect() };
+        if !self.blocks.is_empty() {
+            self.collect(lower, upper, &mut acc);
         }
+        // Spread the stored aggregates over the view's, COUNT(*) as rows.
+        let mut stored = std::mem::take(&mut acc.partials).into_iter();
+        acc.partials = self
+            .aggs
+            .iter()
+            .map(|spec| match spec.func {
+                AggFunc::CountStar => Partial::Count(acc.rows as i64),
+                _ => stored.next().unwrap_or_else(|| Partial::empty(spec)),
+            })
+            .collect();
         acc
     }
 
-    fn add_subtree(&self, n: u32, acc: &mut RangeSummary) {
-        if n == NIL {
+    fn collect(&self, lower: Option<&(Value, bool)>, upper: Option<&(Value, bool)>, acc: &mut RangeSummary) {
+        let blocks = &self.blocks;
+        // The first block with a row not below `lower`, and the last with
+        // a row not above `upper`.
+        let first = match lower {
+            None => 0,
+            Some(_) => partition(blocks.len(), |k| blocks[k].first_in(lower) == blocks[k].len()),
+        };
+        let last = match upper {
+            None => blocks.len(),
+            Some(_) => partition(blocks.len(), |k| blocks[k].end_in(upper) > 0),
+        };
+        if first >= last {
+            return;
+        }
+        let last = last - 1;
+        let start = blocks[first].first_in(lower);
+        if first == last {
+            let end = blocks[first].end_in(upper);
+            blocks[first].add_rows(&self.kept(), start, end, acc);
+            return;
+        }
+        blocks[first].add_rows(&self.kept(), start, blocks[first].len(), acc);
+        self.add_blocks(first + 1, last, acc);
+        blocks[last].add_rows(&self.kept(), 0, blocks[last].end_in(upper), acc);
+    }
+
+    /// Adds the whole blocks `from..to` to `acc`.
+    fn add_blocks(&self, from: usize, to: usize, acc: &mut RangeSummary) {
+        if from >= to {
             return;
         }
         let w = self.width();
-        acc.rows += self.nodes[n as usize].rows;
-        for (&j, p) in self.stored.iter().zip(&self.summaries[n as usize * w..(n as usize + 1) * w]) {
-            acc.partials[j].merge(p);
+        let add = |acc: &mut RangeSummary, rows: u64, summary: &[Partial]| {
+            acc.rows += rows;
+            for (a, p) in acc.partials.iter_mut().zip(summary) {
+                a.merge(p);
+            }
+        };
+        let (mut l, mut r) = (from + self.leaves, to + self.leaves);
+        while l < r {
+            if l & 1 == 1 {
+                add(acc, self.seg_rows[l], &self.seg[l * w..(l + 1) * w]);
+                l += 1;
+            }
+            if r & 1 == 1 {
+                r -= 1;
+                add(acc, self.seg_rows[r], &self.seg[r * w..(r + 1) * w]);
+            }
+            l /= 2;
+            r /= 2;
         }
     }
 
-    fn add_node(&self, n: u32, acc: &mut RangeSummary) {
+    /// Recomputes segment node `n` from its children.
+    fn resum_node(&mut self, n: usize) {
         let w = self.width();
-        acc.rows += 1;
-        let args = &self.args[n as usize * w..(n as usize + 1) * w];
-        for (&j, arg) in self.stored.iter().zip(args) {
-            let spec = &self.aggs[j];
-            acc.partials[j].merge(&Partial::of_row(spec, spec.arg.as_ref().map(|_| arg)));
+        let (left, right) = (2 * n, 2 * n + 1);
+        self.seg_rows[n] = self.seg_rows[left] + self.seg_rows[right];
+        for i in 0..w {
+            let mut p = self.seg[left * w + i].clone();
+            p.merge(&self.seg[right * w + i]);
+            self.seg[n * w + i] = p;
         }
     }
 
-    fn above_lower(v: &Value, lower: Option<&(Value, bool)>) -> bool {
-        match lower {
-            None => true,
-            Some((b, inclusive)) => match v.sql_cmp(b) {
-                Some(Ordering::Greater) => true,
-                Some(Ordering::Equal) => *inclusive,
-                _ => false,
-            },
+    /// Sets the leaf of block `k` from its summary.
+    fn set_leaf(&mut self, k: usize) {
+        let w = self.width();
+        let n = self.leaves + k;
+        self.seg_rows[n] = self.blocks[k].len() as u64;
+        for i in 0..w {
+            self.seg[n * w + i] = self.blocks[k].summary[i].clone();
         }
     }
 
-    fn below_upper(v: &Value, upper: Option<&(Value, bool)>) -> bool {
-        match upper {
-            None => true,
-            Some((b, inclusive)) => match v.sql_cmp(b) {
-                Some(Ordering::Less) => true,
-                Some(Ordering::Equal) => *inclusive,
-                _ => false,
-            },
-        }
-    }
-
-    fn collect(&self, n: u32, lower: Option<&(Value, bool)>, upper: Option<&(Value, bool)>, acc: &mut RangeSummary) {
-        if n == NIL {
+    /// Block `k`'s rows changed (not the number of blocks).
+    fn block_changed(&mut self, k: usize) {
+        if self.leaves == 0 {
             return;
         }
-        if lower.is_none() && upper.is_none() {
-            self.add_subtree(n, acc);
-            return;
+        self.set_leaf(k);
+        let mut n = (self.leaves + k) / 2;
+        while n >= 1 {
+            self.resum_node(n);
+            n /= 2;
         }
-        let node = &self.nodes[n as usize];
-        let ok_low = Self::above_lower(&node.value, lower);
-        let ok_high = Self::below_upper(&node.value, upper);
-        if !ok_low {
-            self.collect(node.right, lower, upper, acc);
-        } else if !ok_high {
-            self.collect(node.left, lower, upper, acc);
+    }
+
+    /// A block was added at the end: a new leaf, unless the segment tree
+    /// must grow.
+    fn block_added(&mut self) {
+        if self.leaves == 0 || self.blocks.len() > self.leaves {
+            self.rebuild_segments();
         } else {
-            self.collect(node.left, lower, None, acc);
-            self.add_node(n, acc);
-            self.collect(node.right, None, upper, acc);
+            self.block_changed(self.blocks.len() - 1);
+        }
+    }
+
+    /// Rebuilds the segment tree for the current blocks (none for one).
+    fn rebuild_segments(&mut self) {
+        let w = self.width();
+        if self.blocks.len() <= 1 {
+            self.leaves = 0;
+            self.seg_rows = Vec::new();
+            self.seg = Vec::new();
+            return;
+        }
+        // Room to grow before the next rebuild by size.
+        let leaves = self.blocks.len().next_power_of_two();
+        if leaves != self.leaves {
+            self.leaves = leaves;
+            self.seg_rows = vec![0; 2 * leaves];
+            self.seg = (0..2 * leaves).flat_map(|_| self.empty_summaries().collect::<Vec<_>>()).collect();
+        }
+        for k in 0..leaves {
+            if k < self.blocks.len() {
+                self.set_leaf(k);
+            } else {
+                let n = leaves + k;
+                self.seg_rows[n] = 0;
+                for (i, &j) in self.stored.iter().enumerate() {
+                    self.seg[n * w + i] = Partial::empty(&self.aggs[j]);
+                }
+            }
+        }
+        for n in (1..leaves).rev() {
+            self.resum_node(n);
         }
     }
 }
@@ -554,7 +791,7 @@ mod tests {
             assert_eq!(s.partials[2].output(&aggs()[2]).unwrap(), max.map(Value::Int).unwrap_or(Value::Null));
         }
         assert_eq!(tree.len(), rows.len() as u64);
-        assert_eq!(tree.check(tree.root), rows.len() as u64);
+        assert_eq!(tree.check(), rows.len() as u64);
         // Built in one go from the same rows: the same answers.
         let mut sorted: Vec<(Value, Identity, Box<[Value]>)> = rows
             .iter()
@@ -569,5 +806,127 @@ mod tests {
             let b = bulk.query(Some(&(Value::Int(lo), true)), Some(&(Value::Int(hi), false)));
             assert_eq!((a.rows, a.partials), (b.rows, b.partials));
         }
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+    use aotdb_planner::{AggFunc, DataType, Expr};
+
+    fn spec(func: AggFunc, ty: DataType) -> AggSpec {
+        AggSpec { func, arg: Some(Expr::Column(1)), arg_ty: Some(ty), ty }
+    }
+
+    /// COUNT(*), COUNT(x), SUM(x), MIN(x), MAX(x) over a column that may be
+    /// NULL or text: the general (not all-integer) path.
+    fn mixed_aggs() -> Arc<[AggSpec]> {
+        vec![
+            AggSpec { func: AggFunc::CountStar, arg: None, arg_ty: None, ty: DataType::BigInt },
+            spec(AggFunc::Count, DataType::BigInt),
+            spec(AggFunc::Sum, DataType::BigInt),
+            spec(AggFunc::Min, DataType::BigInt),
+            spec(AggFunc::Max, DataType::Text),
+        ]
+        .into()
+    }
+
+    /// A reference row: range value, identity, the SUM/MIN argument and
+    /// the MAX argument.
+    type Row = (i64, Identity, Option<i64>, Option<String>);
+
+    fn args(r: &Row) -> Box<[Value]> {
+        let n = r.2.map_or(Value::Null, Value::Int);
+        let t = r.3.clone().map_or(Value::Null, |s| Value::Text(s.as_str().into()));
+        vec![Value::Null, n.clone(), n.clone(), n, t].into()
+    }
+
+    fn expected(rows: &[Row], lower: Option<(i64, bool)>, upper: Option<(i64, bool)>) -> Vec<Value> {
+        let within: Vec<&Row> = rows
+            .iter()
+            .filter(|r| lower.is_none_or(|(b, inc)| r.0 > b || (inc && r.0 == b)))
+            .filter(|r| upper.is_none_or(|(b, inc)| r.0 < b || (inc && r.0 == b)))
+            .collect();
+        let nums: Vec<i64> = within.iter().filter_map(|r| r.2).collect();
+        let texts: Vec<&String> = within.iter().filter_map(|r| r.3.as_ref()).collect();
+        vec![
+            Value::Int(within.len() as i64),
+            Value::Int(nums.len() as i64),
+            if nums.is_empty() { Value::Null } else { Value::Int(nums.iter().sum()) },
+            nums.iter().min().map_or(Value::Null, |&m| Value::Int(m)),
+            texts.iter().max().map_or(Value::Null, |s| Value::Text(s.as_str().into())),
+        ]
+    }
+
+    fn answer(tree: &RangeTree, lower: Option<(i64, bool)>, upper: Option<(i64, bool)>) -> Vec<Value> {
+        let lower = lower.map(|(b, inc)| (Value::Int(b), inc));
+        let upper = upper.map(|(b, inc)| (Value::Int(b), inc));
+        let s = tree.query(lower.as_ref(), upper.as_ref());
+        s.partials.iter().zip(mixed_aggs().iter()).map(|(p, a)| p.output(a).unwrap()).collect()
+    }
+
+    #[test]
+    fn time_ordered_inserts_random_removes_and_mixed_values_match_a_brute_force() {
+        let aggs = mixed_aggs();
+        let mut tree = RangeTree::new(aggs.clone());
+        let mut rows: Vec<Row> = Vec::new();
+        let mut x: u64 = 11;
+        let mut next = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x >> 17
+        };
+        for i in 0..3000u32 {
+            let r = next();
+            // Mostly rising times, some out of order; a few joined
+            // identities, NULL and text arguments.
+            let t = if r % 5 == 0 { (r % 1000) as i64 } else { i as i64 };
+            let identity = if r % 97 == 0 { Identity::Many(vec![i, 7].into()) } else { Identity::One(i) };
+            let num = (r % 13 != 0).then_some((r % 1000) as i64 - 300);
+            let text = (r % 3 == 0).then(|| format!("m{}", r % 50));
+            let row = (t, identity, num, text);
+            tree.insert(Value::Int(row.0), row.1.clone(), args(&row));
+            rows.push(row);
+            if r % 4 == 0 {
+                let gone = rows.remove((next() as usize) % rows.len());
+                assert!(tree.remove(&Value::Int(gone.0), &gone.1));
+                assert!(!tree.remove(&Value::Int(gone.0), &gone.1));
+            }
+        }
+        assert_eq!(tree.check(), rows.len() as u64);
+        let bounds = [
+            (None, None),
+            (Some((1500, true)), None),
+            (Some((1500, false)), Some((2400, true))),
+            (None, Some((10, false))),
+            (Some((999, true)), Some((999, true))),
+            (Some((2000, true)), Some((100, true))),
+            (Some((5000, true)), None),
+        ];
+        for (lower, upper) in bounds {
+            assert_eq!(answer(&tree, lower, upper), expected(&rows, lower, upper), "{lower:?} {upper:?}");
+        }
+        // Remove nearly everything: blocks empty out and join neighbours.
+        while rows.len() > 5 {
+            let gone = rows.remove((next() as usize) % rows.len());
+            assert!(tree.remove(&Value::Int(gone.0), &gone.1));
+            if rows.len().is_multiple_of(97) {
+                assert_eq!(tree.check(), rows.len() as u64);
+                for (lower, upper) in bounds {
+                    assert_eq!(answer(&tree, lower, upper), expected(&rows, lower, upper));
+                }
+            }
+        }
+        // Built in one go from the same rows: the same answers.
+        let mut sorted: Vec<RangeRow> = rows.iter().map(|r| (Value::Int(r.0), r.1.clone(), args(r))).collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let bulk = RangeTree::from_sorted(aggs, sorted);
+        assert_eq!(bulk.check(), rows.len() as u64);
+        for (lower, upper) in bounds {
+            assert_eq!(answer(&bulk, lower, upper), expected(&rows, lower, upper));
+        }
+        for r in &rows {
+            assert!(tree.remove(&Value::Int(r.0), &r.1));
+        }
+        assert!(tree.is_empty());
     }
 }
