@@ -39,6 +39,17 @@ pub(crate) fn boxed_values(vs: &[Value]) -> usize {
     allocation(std::mem::size_of_val(vs)) + vs.iter().map(value_heap).sum::<usize>()
 }
 
+/// A key's heap: nothing for one value held inline beyond the value's
+/// share, the boxes and values for a longer key.
+pub(crate) fn key_heap(key: &crate::row::Key) -> usize {
+    use crate::row::Key;
+    match key {
+        Key::Empty => 0,
+        Key::One(v) => value_heap(v),
+        Key::Many(values) => allocation(size_of::<Box<[Value]>>()) + boxed_values(values),
+    }
+}
+
 /// A hash table's own allocation (entries and control bytes).
 pub(crate) fn hash_table<K, V>(m: &HashMap<K, V>) -> usize {
     m.capacity() * (size_of::<(K, V)>() + 1)

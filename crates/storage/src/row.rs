@@ -15,38 +15,44 @@ pub type RowIds = smallvec::SmallVec<[RowId; 4]>;
 
 /// An index key: the values of the key columns, in key order. A key of
 /// one value, the usual case (ids), is kept inline: no allocation of its
-/// own, one pointer less to follow on every probe.
+/// own, one pointer less to follow on every probe. Longer keys sit behind
+/// a thin pointer, so a key is the size of one value (16 bytes, not 24),
+/// in every hash slot and group that holds one.
 #[derive(Debug, Clone)]
 pub enum Key {
+    /// No values (the one group of a view without GROUP BY).
+    Empty,
     One(Value),
-    Many(Box<[Value]>),
+    Many(Box<Box<[Value]>>),
 }
 
 impl Key {
     pub fn from_vec(mut values: Vec<Value>) -> Key {
-        if values.len() == 1 {
-            if let Some(v) = values.pop() {
-                return Key::One(v);
-            }
+        match values.len() {
+            0 => Key::Empty,
+            1 => values.pop().map_or(Key::Empty, Key::One),
+            _ => Key::Many(Box::new(values.into_boxed_slice())),
         }
-        Key::Many(values.into_boxed_slice())
     }
 
     /// The key of `n` values made by `value(i)`: a one-value key without
     /// any allocation, a longer one allocated once at its final size.
     pub fn try_build<E>(n: usize, mut value: impl FnMut(usize) -> Result<Value, E>) -> Result<Key, E> {
-        if n == 1 {
-            return Ok(Key::One(value(0)?));
+        match n {
+            0 => return Ok(Key::Empty),
+            1 => return Ok(Key::One(value(0)?)),
+            _ => {}
         }
         let mut values = Vec::with_capacity(n);
         for i in 0..n {
             values.push(value(i)?);
         }
-        Ok(Key::Many(values.into_boxed_slice()))
+        Ok(Key::Many(Box::new(values.into_boxed_slice())))
     }
 
     pub fn as_slice(&self) -> &[Value] {
         match self {
+            Key::Empty => &[],
             Key::One(v) => std::slice::from_ref(v),
             Key::Many(values) => values,
         }
@@ -118,5 +124,5 @@ pub fn key_of(row: &[Value], columns: &[usize]) -> Option<Key> {
         }
         key.push(v.clone());
     }
-    Some(Key::Many(key.into_boxed_slice()))
+    Some(Key::from_vec(key))
 }

@@ -150,16 +150,16 @@ impl AggregateView {
 
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{boxed_values, hash_table, sampled};
+        use crate::memory::{hash_table, key_heap, sampled};
         self.partials.as_ref().map_or(0, Partials::heap_bytes)
             + hash_table(&self.keys)
             + sampled(self.keys.iter(), self.keys.len(), |(key, kg)| {
-                boxed_values(key)
+                key_heap(key)
                     + kg.groups.table_bytes()
                     + kg.ranked.table_bytes()
                     + sampled(kg.ranked.iter(), kg.ranked.len(), super::sort_key::ordered_key_heap)
                     + sampled(kg.groups.iter(), kg.groups.len(), |(group, g)| {
-                        boxed_values(group)
+                        key_heap(group)
                             + match g {
                                 Group::Plain(running) => running.heap_bytes(),
                                 Group::Ranged(tree) => std::mem::size_of::<RangeTree>() + tree.heap_bytes(),
@@ -420,4 +420,17 @@ fn group_of_rank(entry: &OrderedKey, width: usize) -> Key {
             _ => Value::Null,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every key of every view holds a slot of this size, and every
+    /// group one of these: growing them grows each view by as much per
+    /// key or group.
+    #[test]
+    fn slots_stay_small() {
+        assert_eq!(std::mem::size_of::<crate::row::Key>(), 16);
+        assert_eq!(std::mem::size_of::<super::KeyGroups>(), 48);
+        assert_eq!(std::mem::size_of::<super::Group>(), 40);
+    }
 }

@@ -19,7 +19,9 @@ use crate::row::Key;
 #[derive(Debug)]
 pub enum GroupMap<G> {
     Sorted(Vec<(Key, G)>),
-    Hashed(HashMap<Key, G>),
+    /// Boxed: few keys spill, and the vector's variant is then the size
+    /// of a vector alone.
+    Hashed(Box<HashMap<Key, G>>),
 }
 
 impl<G> Default for GroupMap<G> {
@@ -98,7 +100,7 @@ impl<G> GroupMap<G> {
     fn spill(&mut self) {
         if let GroupMap::Sorted(v) = self {
             let map: HashMap<Key, G> = std::mem::take(v).into_iter().collect();
-            *self = GroupMap::Hashed(map);
+            *self = GroupMap::Hashed(Box::new(map));
         }
     }
 
@@ -135,7 +137,7 @@ impl<G> GroupMap<G> {
     pub fn table_bytes(&self) -> usize {
         match self {
             GroupMap::Sorted(v) => crate::memory::allocation(v.capacity() * std::mem::size_of::<(Key, G)>()),
-            GroupMap::Hashed(m) => crate::memory::hash_table(m),
+            GroupMap::Hashed(m) => std::mem::size_of::<HashMap<Key, G>>() + crate::memory::hash_table(m),
         }
     }
 }
@@ -167,7 +169,7 @@ mod tests {
     #[test]
     fn sorted_and_hashed_hold_the_same_groups() {
         for sorted in [true, false] {
-            let mut m: GroupMap<i64> = if sorted { GroupMap::default() } else { GroupMap::Hashed(HashMap::new()) };
+            let mut m: GroupMap<i64> = if sorted { GroupMap::default() } else { GroupMap::Hashed(Box::default()) };
             for i in [5, 1, 9, 3, 7, 1, 5] {
                 let (g, _) = m.get_or_insert_with(&key(i), || 0);
                 *g += 1;

@@ -44,12 +44,12 @@ impl Partials {
 
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{boxed_values, hash_table, sampled};
+        use crate::memory::{hash_table, key_heap, sampled};
         hash_table(&self.by_join)
             + sampled(self.by_join.iter(), self.by_join.len(), |(key, inner)| {
-                boxed_values(key)
+                key_heap(key)
                     + hash_table(inner)
-                    + sampled(inner.iter(), inner.len(), |(k, g)| boxed_values(k) + g.heap_bytes())
+                    + sampled(inner.iter(), inner.len(), |(k, g)| key_heap(k) + g.heap_bytes())
             })
     }
 

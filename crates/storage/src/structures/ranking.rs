@@ -14,7 +14,10 @@ const SMALL_MAX: usize = 64;
 #[derive(Debug)]
 pub enum Ranking {
     Small(Vec<OrderedKey>),
-    Large(BTreeSet<OrderedKey>),
+    /// Boxed, as few keys grow this large: the small variant is then the
+    /// size of a vector alone, in every key's slot.
+    #[allow(clippy::box_collection)]
+    Large(Box<BTreeSet<OrderedKey>>),
 }
 
 impl Default for Ranking {
@@ -27,7 +30,7 @@ impl Ranking {
     /// A ranking of keys already sorted and distinct (a bulk load).
     pub fn from_sorted(keys: Vec<OrderedKey>) -> Ranking {
         if keys.len() > SMALL_MAX {
-            Ranking::Large(keys.into_iter().collect())
+            Ranking::Large(Box::new(keys.into_iter().collect()))
         } else {
             let mut keys = keys;
             keys.shrink_to_fit();
@@ -58,7 +61,7 @@ impl Ranking {
             Ranking::Small(v) if v.len() >= SMALL_MAX => {
                 let mut set: BTreeSet<OrderedKey> = std::mem::take(v).into_iter().collect();
                 set.insert(key);
-                *self = Ranking::Large(set);
+                *self = Ranking::Large(Box::new(set));
             }
             Ranking::Small(v) => {
                 if let Err(i) = v.binary_search(&key) {
@@ -88,7 +91,9 @@ impl Ranking {
     pub fn table_bytes(&self) -> usize {
         match self {
             Ranking::Small(v) => crate::memory::allocation(v.capacity() * std::mem::size_of::<OrderedKey>()),
-            Ranking::Large(s) => crate::memory::btree::<OrderedKey>(s.len()),
+            Ranking::Large(s) => {
+                std::mem::size_of::<BTreeSet<OrderedKey>>() + crate::memory::btree::<OrderedKey>(s.len())
+            }
         }
     }
 }

@@ -38,10 +38,10 @@ impl RowIndexEntry {
 impl RowIndex {
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{boxed_values, btree, hash_table, sampled};
+        use crate::memory::{btree, hash_table, key_heap, sampled};
         hash_table(&self.groups)
             + sampled(self.groups.iter(), self.groups.len(), |(key, set)| {
-                boxed_values(key)
+                key_heap(key)
                     + btree::<OrderedKey>(set.len())
                     + sampled(set.iter(), set.len(), super::sort_key::ordered_key_heap)
             })

@@ -26,11 +26,11 @@ pub struct TableIndex {
 impl TableIndex {
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{boxed_values, hash_table, sampled};
+        use crate::memory::{hash_table, key_heap, sampled};
         let hash_set = |set: &HashSet<RowId>| set.capacity() * (std::mem::size_of::<RowId>() + 1);
         hash_table(&self.map)
             + sampled(self.map.iter(), self.map.len(), |(key, rows)| {
-                boxed_values(key)
+                key_heap(key)
                     + match rows {
                         RowSet::One(_) => 0,
                         RowSet::Many(set) => hash_set(set),
