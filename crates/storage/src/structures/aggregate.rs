@@ -11,9 +11,9 @@ use hashbrown::HashMap;
 
 use super::agg_state::{Partial, Running};
 use super::group_map::GroupMap;
+use super::ordered_set::OrderedSet;
 use super::partials::{PartialContribution, PartialMove, Partials};
 use super::range_tree::{RangeRow, RangeTree};
-use super::ranking::Ranking;
 use super::sort_key::{part, Identity, OrderedKey, Part};
 use crate::row::Key;
 
@@ -31,7 +31,7 @@ enum Group {
 #[derive(Debug, Default)]
 struct KeyGroups {
     groups: GroupMap<Group>,
-    ranked: Ranking,
+    ranked: OrderedSet,
 }
 
 #[derive(Debug)]
@@ -143,7 +143,7 @@ impl AggregateView {
                     .filter_map(|(group, g)| rank_key(&self.spec, &self.aggs, group, Some(g)))
                     .collect();
                 ranks.sort_unstable();
-                kg.ranked = Ranking::from_sorted(ranks);
+                kg.ranked = OrderedSet::from_sorted(ranks);
             }
         }
     }

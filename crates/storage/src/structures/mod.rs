@@ -4,9 +4,9 @@
 mod agg_state;
 mod aggregate;
 mod group_map;
+mod ordered_set;
 mod partials;
 mod range_tree;
-mod ranking;
 mod row_index;
 pub(crate) mod sort_key;
 mod table_index;

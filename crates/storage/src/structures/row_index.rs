@@ -3,12 +3,12 @@
 //! by row identity). Entries hold only the keys and the identity; rows are
 //! read from their tables when the statement runs.
 
-use std::collections::BTreeSet;
 use std::ops::Bound;
 
 use aotdb_planner::{SortSpec, Value};
 use hashbrown::HashMap;
 
+use super::ordered_set::OrderedSet;
 use super::sort_key::{ordered_key, range_bounds, Identity, OrderedKey, Part};
 use crate::row::Key;
 
@@ -18,7 +18,7 @@ pub type RangeScan<'a> = (&'a SortSpec, Option<(Value, bool)>, Option<(Value, bo
 
 #[derive(Debug, Default)]
 pub struct RowIndex {
-    groups: HashMap<Key, BTreeSet<OrderedKey>>,
+    groups: HashMap<Key, OrderedSet>,
     entries: usize,
 }
 
@@ -38,12 +38,10 @@ impl RowIndexEntry {
 impl RowIndex {
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{btree, hash_table, key_heap, sampled};
+        use crate::memory::{hash_table, key_heap, sampled};
         hash_table(&self.groups)
             + sampled(self.groups.iter(), self.groups.len(), |(key, set)| {
-                key_heap(key)
-                    + btree::<OrderedKey>(set.len())
-                    + sampled(set.iter(), set.len(), super::sort_key::ordered_key_heap)
+                key_heap(key) + set.table_bytes() + sampled(set.iter(), set.len(), super::sort_key::ordered_key_heap)
             })
     }
 
@@ -61,14 +59,15 @@ impl RowIndex {
         }
         for (eq, mut keys) in by_key {
             keys.sort_unstable();
+            keys.dedup();
             self.entries += keys.len();
-            self.groups.insert(eq, keys.into_iter().collect());
+            self.groups.insert(eq, OrderedSet::from_sorted(keys));
         }
     }
 
     pub fn remove(&mut self, e: &RowIndexEntry) {
         if let Some(set) = self.groups.get_mut(&e.eq) {
-            if set.remove(&e.key) {
+            if set.take(&e.key).is_some() {
                 self.entries -= 1;
             }
             if set.is_empty() {
@@ -85,13 +84,7 @@ impl RowIndex {
             Some((spec, lower, upper)) => range_bounds(spec, lower, upper),
             None => (Bound::Unbounded, Bound::Unbounded),
         };
-        if let (Bound::Excluded(a), Bound::Excluded(b)) = (&lo, &hi) {
-            // BTreeSet::range panics on an inverted range.
-            if a > b {
-                return;
-            }
-        }
-        for key in set.range((lo, hi)) {
+        for key in set.range(lo, hi) {
             if let Some(Part::Id(identity)) = key.last() {
                 if !visit(identity) {
                     return;
