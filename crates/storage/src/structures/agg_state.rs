@@ -7,6 +7,11 @@ use std::collections::BTreeMap;
 use aotdb_planner::{AggFunc, AggSpec, DataType, Error as PlanError, Value};
 use hashbrown::HashMap;
 
+/// One row's aggregate arguments, one per aggregate (NULL for COUNT(*)):
+/// inline for the usual one or two aggregates, as every row written and
+/// every row of a rebuild makes one.
+pub type Args = smallvec::SmallVec<[Value; 2]>;
+
 /// A running aggregate over a changing multiset of rows.
 #[derive(Debug, Clone)]
 pub enum AggState {

@@ -9,7 +9,7 @@ use aotdb_planner::eval::{eval, eval_predicate};
 use aotdb_planner::{AggSpec, AggregateSpec, Error as PlanError, SortSpec, Value};
 use hashbrown::HashMap;
 
-use super::agg_state::{Partial, Running};
+use super::agg_state::{Args, Partial, Running};
 use super::group_map::GroupMap;
 use super::ordered_set::OrderedSet;
 use super::partials::{PartialContribution, PartialMove, Partials};
@@ -62,7 +62,7 @@ pub struct Contribution {
     /// The range column's value; rows where it is NULL never fall in a
     /// range and are left out.
     range: Option<Value>,
-    args: Box<[Value]>,
+    args: Args,
     identity: Identity,
 }
 
@@ -88,14 +88,13 @@ impl AggregateView {
         let eval_all = |exprs: &[aotdb_planner::Expr]| -> Result<Key, PlanError> {
             Key::try_build(exprs.len(), |i| eval(&exprs[i], row, &[]))
         };
-        let mut args = Vec::with_capacity(self.aggs.len());
+        let mut args = Args::with_capacity(self.aggs.len());
         for a in self.aggs.iter() {
             args.push(match &a.arg {
                 Some(e) => eval(e, row, &[])?,
                 None => Value::Null,
             });
         }
-        let args = args.into_boxed_slice();
         let range = match &self.spec.range {
             Some(e) => Some(eval(e, row, &[])?),
             None => None,
@@ -180,7 +179,7 @@ impl AggregateView {
                 Group::Ranged(tree) => {
                     let value = c.range.clone().unwrap_or(Value::Null);
                     if sign > 0 {
-                        tree.insert(value, c.identity.clone(), c.args.clone());
+                        tree.insert(value, c.identity.clone(), &c.args);
                     } else {
                         tree.remove(&value, &c.identity);
                     }

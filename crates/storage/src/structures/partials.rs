@@ -5,7 +5,7 @@
 //! join key, from the view group the old dimension row put it in to the
 //! one the new row puts it in.
 
-use super::agg_state::Running;
+use super::agg_state::{Args, Running};
 use crate::row::Key;
 use aotdb_planner::eval::{eval, eval_predicate};
 use aotdb_planner::{AggSpec, Error as PlanError, KeySource, PartialPlan, Value};
@@ -16,7 +16,7 @@ use hashbrown::HashMap;
 pub struct PartialContribution {
     join: Key,
     fact: Key,
-    args: Box<[Value]>,
+    args: Args,
 }
 
 /// One partial leaving a view group (`from`) and joining another (`to`);
@@ -73,11 +73,11 @@ impl Partials {
             return Ok(None);
         }
         let keys = Key::try_build(keys.len(), |i| eval(&keys[i], fact, &[]))?;
-        let mut args = Vec::with_capacity(aggs.len());
+        let mut args = Args::with_capacity(aggs.len());
         for a in aggs {
             args.push(a.arg.as_ref().map_or(Ok(Value::Null), |e| eval(e, fact, &[]))?);
         }
-        Ok(Some(PartialContribution { join, fact: keys, args: args.into_boxed_slice() }))
+        Ok(Some(PartialContribution { join, fact: keys, args }))
     }
 
     pub fn apply(&mut self, aggs: &[AggSpec], c: &PartialContribution, sign: i64) {

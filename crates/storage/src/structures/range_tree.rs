@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use aotdb_planner::{AggFunc, AggSpec, Value};
 
-use super::agg_state::Partial;
+use super::agg_state::{Args, Partial};
 use super::sort_key::Identity;
 
 /// Rows a block holds at most; a fuller one splits in two (or, when rows
@@ -24,7 +24,7 @@ const BLOCK_MAX: usize = 64;
 
 /// One row of a range tree: its range value, identity and aggregate
 /// arguments.
-pub type RangeRow = (Value, Identity, Box<[Value]>);
+pub type RangeRow = (Value, Identity, Args);
 
 /// A column of a block: plain integers while every value is one.
 #[derive(Debug, Clone)]
@@ -320,12 +320,11 @@ impl Block {
     }
 
     /// Inserts a row at `at` and adds it to the summary.
-    fn insert(&mut self, kept: &Kept<'_>, at: usize, value: Value, identity: Identity, args: Box<[Value]>) {
+    fn insert(&mut self, kept: &Kept<'_>, at: usize, value: Value, identity: Identity, args: &[Value]) {
         self.values.insert(at, value);
         self.ids.insert(at, identity);
-        let mut args = args.into_vec();
         for ((lane, partial), &j) in self.args.iter_mut().zip(self.summary.iter_mut()).zip(kept.stored.iter()) {
-            lane.insert(at, args.get_mut(j).map_or(Value::Null, |v| std::mem::replace(v, Value::Null)));
+            lane.insert(at, args.get(j).cloned().unwrap_or(Value::Null));
             lane.summarize(&kept.aggs[j], at, at + 1, partial);
         }
     }
@@ -495,7 +494,7 @@ impl RangeTree {
             let mut block = Block::new(&kept, rows.len().min(BLOCK_MAX));
             for (value, identity, args) in rows.by_ref().take(BLOCK_MAX) {
                 let at = block.len();
-                block.insert(&kept, at, value, identity, args);
+                block.insert(&kept, at, value, identity, &args);
             }
             blocks.push(block);
         }
@@ -512,7 +511,7 @@ impl RangeTree {
     }
 
     /// Inserts a row.
-    pub fn insert(&mut self, value: Value, identity: Identity, args: Box<[Value]>) {
+    pub fn insert(&mut self, value: Value, identity: Identity, args: &[Value]) {
         let kept = Kept { aggs: &self.aggs, stored: &self.stored };
         let k = if self.blocks.is_empty() {
             // Most groups hold a few rows: room for one, then doubling.
@@ -767,11 +766,7 @@ mod tests {
             let t = ((x >> 33) % 500) as i64;
             let amount = ((x >> 13) % 100) as i64;
             rows.push((t, i, amount));
-            tree.insert(
-                Value::Int(t),
-                Identity::One(i),
-                vec![Value::Null, Value::Int(amount), Value::Int(amount)].into(),
-            );
+            tree.insert(Value::Int(t), Identity::One(i), &[Value::Null, Value::Int(amount), Value::Int(amount)]);
             if i % 3 == 0 {
                 let (t, id, _) = rows.remove(((x >> 7) as usize) % rows.len());
                 assert!(tree.remove(&Value::Int(t), &Identity::One(id)));
@@ -793,10 +788,14 @@ mod tests {
         assert_eq!(tree.len(), rows.len() as u64);
         assert_eq!(tree.check(), rows.len() as u64);
         // Built in one go from the same rows: the same answers.
-        let mut sorted: Vec<(Value, Identity, Box<[Value]>)> = rows
+        let mut sorted: Vec<RangeRow> = rows
             .iter()
             .map(|(t, id, a)| {
-                (Value::Int(*t), Identity::One(*id), vec![Value::Null, Value::Int(*a), Value::Int(*a)].into())
+                (
+                    Value::Int(*t),
+                    Identity::One(*id),
+                    [Value::Null, Value::Int(*a), Value::Int(*a)].into_iter().collect(),
+                )
             })
             .collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
@@ -835,10 +834,10 @@ mod more_tests {
     /// the MAX argument.
     type Row = (i64, Identity, Option<i64>, Option<String>);
 
-    fn args(r: &Row) -> Box<[Value]> {
+    fn args(r: &Row) -> Args {
         let n = r.2.map_or(Value::Null, Value::Int);
         let t = r.3.clone().map_or(Value::Null, |s| Value::Text(s.as_str().into()));
-        vec![Value::Null, n.clone(), n.clone(), n, t].into()
+        [Value::Null, n.clone(), n.clone(), n, t].into_iter().collect()
     }
 
     fn expected(rows: &[Row], lower: Option<(i64, bool)>, upper: Option<(i64, bool)>) -> Vec<Value> {
@@ -884,7 +883,7 @@ mod more_tests {
             let num = (r % 13 != 0).then_some((r % 1000) as i64 - 300);
             let text = (r % 3 == 0).then(|| format!("m{}", r % 50));
             let row = (t, identity, num, text);
-            tree.insert(Value::Int(row.0), row.1.clone(), args(&row));
+            tree.insert(Value::Int(row.0), row.1.clone(), &args(&row));
             rows.push(row);
             if r % 4 == 0 {
                 let gone = rows.remove((next() as usize) % rows.len());
