@@ -256,13 +256,30 @@ impl Database {
         let specs: Vec<(StructureId, Arc<StructureSpec>)> =
             self.structures.iter().map(|(id, s)| (*id, s.spec.clone())).collect();
         self.structures.clear();
-        let (indexes, views): (Vec<_>, Vec<_>) =
+        let (mut indexes, mut views): (Vec<_>, Vec<_>) =
             specs.into_iter().partition(|(_, spec)| matches!(spec.as_ref(), StructureSpec::TableIndex { .. }));
+        // The biggest builds first (by the rows they read), so that two
+        // threads do not end with one long build alone: a view over the
+        // largest table started last would leave the other core idle.
+        for phase in [&mut indexes, &mut views] {
+            phase.sort_by_key(|(_, spec)| std::cmp::Reverse(self.rows_read_by(spec)));
+        }
         for phase in [indexes, views] {
             let built = self.build_all(&phase)?;
             self.structures.extend(built);
         }
         Ok(())
+    }
+
+    /// The rows a structure's build reads: its table's, or its view's
+    /// anchor table's.
+    fn rows_read_by(&self, spec: &StructureSpec) -> usize {
+        let table = match spec {
+            StructureSpec::TableIndex { table, .. } => *table,
+            StructureSpec::RowIndex { view, .. }
+            | StructureSpec::Aggregate(aotdb_planner::AggregateSpec { view, .. }) => view.anchor(),
+        };
+        self.tables.get(&table).map_or(0, |t| t.len())
     }
 
     /// Builds independent structures on up to one thread per core, each

@@ -202,12 +202,8 @@ impl Table {
                 )));
             }
             self.slots.put(id, row);
-            for u in &self.uniques {
-                let row = self.slots.get(id).unwrap_or(&[]);
-                u.check(&self.def, row, Some(id), &self.slots)?;
-            }
             for u in &mut self.uniques {
-                u.insert(id, &self.slots);
+                u.insert_checked(&self.def, id, &self.slots)?;
             }
             self.live += 1;
         }

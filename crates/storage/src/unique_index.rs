@@ -109,6 +109,34 @@ impl UniqueIndex {
         });
     }
 
+    /// Indexes the row now in `slot` unless another row holds its key
+    /// (then nothing changes and the error names the key): a check and an
+    /// insert with one hash and one probe, for loading many rows.
+    pub fn insert_checked(&mut self, table: &TableDef, slot: RowId, slots: &RowStore) -> Result<()> {
+        let row = row_at(slots, slot);
+        let Some(hash) = self.row_key_hash(row) else { return Ok(()) };
+        let (hasher, columns) = (&self.hasher, &self.def.columns);
+        let rehash = |&other: &RowId| {
+            let mut h = hasher.build_hasher();
+            for &c in columns {
+                row_at(slots, other).get(c).unwrap_or(&Value::Null).hash(&mut h);
+            }
+            h.finish()
+        };
+        let same_key = |&other: &RowId| columns.iter().all(|&c| row_at(slots, other).get(c) == row.get(c));
+        match self.slots_by_key.entry(hash, same_key, rehash) {
+            hashbrown::hash_table::Entry::Occupied(o) if *o.get() != slot => {
+                let key: Vec<Value> = columns.iter().map(|&c| row[c].clone()).collect();
+                Err(self.violation(table, &key))
+            }
+            hashbrown::hash_table::Entry::Occupied(_) => Ok(()),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(slot);
+                Ok(())
+            }
+        }
+    }
+
     /// Drops the entry of `slot`, which held `row` (the row may already
     /// have left its slot).
     pub fn remove(&mut self, row: &[Value], slot: RowId) {
@@ -191,5 +219,26 @@ mod tests {
         assert_eq!(index.get(&[Value::Int(7), Value::text("k3")], &slots), None);
         assert!(index.check(&def, &dup, None, &slots).is_ok());
         assert_eq!(index.get(&[Value::Int(8), Value::text("k3")], &slots), Some(3008));
+    }
+
+    #[test]
+    fn a_checked_insert_refuses_a_taken_key_and_changes_nothing() {
+        let def = table();
+        let mut index = UniqueIndex::new(def.uniques[0].clone());
+        let mut slots = RowStore::new(3);
+        let row = |a: i64, b: &str| -> Row { vec![Value::Int(a), Value::text(b), Value::Int(0)].into() };
+        for i in 0..100 {
+            let slot = slots.push_slot() as RowId;
+            slots.put(slot, row(i, "x"));
+            index.insert_checked(&def, slot, &slots).unwrap();
+        }
+        // Indexing a row again is a no-op; a second row with a held key
+        // is refused.
+        index.insert_checked(&def, 42, &slots).unwrap();
+        let slot = slots.push_slot() as RowId;
+        slots.put(slot, row(42, "x"));
+        assert!(matches!(index.insert_checked(&def, slot, &slots), Err(Error::Constraint(_))));
+        assert_eq!(index.len(), 100);
+        assert_eq!(index.get(&[Value::Int(42), Value::text("x")], &slots), Some(42));
     }
 }
