@@ -28,8 +28,8 @@ pub use explain::{describe_structure, explain, structure_name, Explain};
 pub use expr::{ArithOp, CmpOp, Expr, Function};
 pub use partials::{partial_plan, KeySource, PartialPlan};
 pub use plan::{
-    ConflictAction, Cost, DeletePlan, Grouping, InsertPlan, OnConflict, OutputColumn, Plan, RangeBounds, RowFinder,
-    SelectPlan, SortKey, Source, Statement, UpdatePlan,
+    ConflictAction, Cost, DeletePlan, Grouping, InsertPlan, OnConflict, OutputColumn, Params, Plan, RangeBounds,
+    RowFinder, SelectPlan, SortKey, Source, Statement, UpdatePlan,
 };
 pub use script::{apply_script, deallocate, prepare, Change};
 pub use structure::{

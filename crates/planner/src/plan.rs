@@ -10,6 +10,10 @@ use crate::structure::{AggSpec, StructureId, ViewSpec};
 use crate::types::DataType;
 use crate::value::{parse_value, Value};
 
+/// A statement's bound arguments: inline for up to six (no allocation per
+/// call for the usual statement).
+pub type Params = smallvec::SmallVec<[Value; 6]>;
+
 /// A registered statement, ready to execute.
 #[derive(Debug, Clone)]
 pub struct Statement {
@@ -229,7 +233,7 @@ impl Statement {
     /// An argument that is exactly `\N` is NULL (as in PostgreSQL's COPY);
     /// exactly `\\N` is the two characters `\N`; anything else is the
     /// parameter's input text.
-    pub fn bind_args<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Vec<Value>> {
+    pub fn bind_args<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Params> {
         if args.len() != self.params.len() {
             return Err(Error::Arguments(format!(
                 "statement \"{}\" takes {} argument{}, got {}",
@@ -239,7 +243,7 @@ impl Statement {
                 args.len()
             )));
         }
-        let mut values = Vec::with_capacity(args.len());
+        let mut values = Params::with_capacity(args.len());
         for (i, (arg, &ty)) in args.iter().zip(&self.params).enumerate() {
             let raw = arg.as_ref();
             let value = match raw {

@@ -76,6 +76,23 @@ pub(crate) fn eval_key(exprs: &[Expr], params: &[Value]) -> Result<Option<Key>> 
     Ok(Some(Key::from_vec(out)))
 }
 
+/// The values of a unique lookup's key: a key that is one parameter (the
+/// usual `WHERE id = $1`) is borrowed from the arguments, others are
+/// evaluated into `scratch`. `None` if a value is NULL.
+pub(crate) fn lookup_key<'a>(
+    exprs: &[Expr],
+    params: &'a [Value],
+    scratch: &'a mut Option<Key>,
+) -> Result<Option<&'a [Value]>> {
+    if let [Expr::Param(i)] = exprs {
+        if let Some(v) = params.get(*i) {
+            return Ok((!v.is_null()).then_some(std::slice::from_ref(v)));
+        }
+    }
+    *scratch = eval_key(exprs, params)?;
+    Ok(scratch.as_deref())
+}
+
 impl Database {
     /// Runs a read-only statement.
     pub fn query(&self, stmt: &Statement, params: &[Value]) -> Result<Outcome> {
@@ -257,8 +274,9 @@ impl Database {
         };
         match &p.source {
             Source::Lookup { unique, key } => {
-                if let Some(key) = eval_key(key, params)? {
-                    let found = table.unique_get(*unique, &key);
+                let mut scratch = None;
+                if let Some(key) = lookup_key(key, params, &mut scratch)? {
+                    let found = table.unique_get(*unique, key);
                     if let Some(row) = found.and_then(|id| table.get(id)) {
                         if view_accepts(view, row)? {
                             emit(row, &mut out)?;
@@ -440,8 +458,9 @@ impl Database {
         };
         match &f.source {
             Source::Lookup { unique, key } => {
-                if let Some(key) = eval_key(key, params)? {
-                    if let Some(id) = table.unique_get(*unique, &key) {
+                let mut scratch = None;
+                if let Some(key) = lookup_key(key, params, &mut scratch)? {
+                    if let Some(id) = table.unique_get(*unique, key) {
                         if let Some(row) = table.get(id) {
                             check(id, row, &mut ids)?;
                         }
