@@ -202,6 +202,8 @@ impl Table {
                 )));
             }
             self.slots.put(id, row);
+            // A key held twice means a damaged snapshot: the error fails
+            // the whole load, so what earlier indexes took in is dropped.
             for u in &mut self.uniques {
                 u.insert_checked(&self.def, id, &self.slots)?;
             }

@@ -443,6 +443,38 @@ mod tests {
     }
 
     #[test]
+    fn count_star_is_the_row_count_wherever_it_sits() {
+        let star = AggSpec { func: AggFunc::CountStar, arg: None, arg_ty: None, ty: DataType::BigInt };
+        let sum = spec(AggFunc::Sum, DataType::BigInt);
+        let max = spec(AggFunc::Max, DataType::BigInt);
+        let outputs = |r: &Running, aggs: &[AggSpec]| {
+            let mut out = Vec::new();
+            r.outputs(aggs, |v| out.push(v)).unwrap();
+            out
+        };
+        // Between two kept states, and alone (no state kept at all).
+        let aggs = [sum.clone(), star.clone(), max.clone()];
+        let mut r = Running::new(&aggs);
+        let mut other = Running::new(&aggs);
+        for v in [5, 9, 1] {
+            r.apply(&aggs, &[Value::Int(v), Value::Null, Value::Int(v)], 1);
+        }
+        other.apply(&aggs, &[Value::Null, Value::Null, Value::Null], 1);
+        assert_eq!(outputs(&r, &aggs), vec![Value::Int(15), Value::Int(3), Value::Int(9)]);
+        assert!(!r.merge(&other, 1));
+        assert_eq!(outputs(&r, &aggs), vec![Value::Int(15), Value::Int(4), Value::Int(9)]);
+        assert!(!r.merge(&other, -1));
+        assert!(!r.apply(&aggs, &[Value::Int(9), Value::Null, Value::Int(9)], -1));
+        assert_eq!(outputs(&r, &aggs), vec![Value::Int(6), Value::Int(2), Value::Int(5)]);
+        let alone = [star];
+        let mut c = Running::new(&alone);
+        assert!(matches!(c.states, States::None));
+        c.apply(&alone, &[Value::Null], 1);
+        assert!(c.apply(&alone, &[Value::Null], -1));
+        assert_eq!(outputs(&c, &alone), vec![Value::Int(0)]);
+    }
+
+    #[test]
     fn sums_of_nothing_are_null_and_counts_skip_nulls() {
         let s = spec(AggFunc::Sum, DataType::BigInt);
         let mut st = AggState::new(&s);

@@ -53,11 +53,14 @@ impl<G> GroupMap<G> {
     /// the group is new; the flag says whether it was.
     pub fn get_or_insert_with(&mut self, group: &Key, fresh: impl FnOnce() -> G) -> (&mut G, bool) {
         use hashbrown::hash_map::EntryRef;
-        match self {
-            GroupMap::Sorted(v) if v.len() >= SORTED_MAX => {
+        // The groups move into a hash map only when a new group would
+        // pass the limit, not when a full vector's group changes.
+        if let GroupMap::Sorted(v) = self {
+            if v.len() >= SORTED_MAX && v.binary_search_by(|(k, _)| k.as_slice().cmp(group)).is_err() {
                 self.spill();
-                self.get_or_insert_with(group, fresh)
             }
+        }
+        match self {
             GroupMap::Sorted(v) => match v.binary_search_by(|(k, _)| k.as_slice().cmp(group)) {
                 Ok(i) => (&mut v[i].1, false),
                 Err(i) => {

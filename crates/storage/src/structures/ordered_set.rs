@@ -90,9 +90,13 @@ impl OrderedSet {
     /// inverted (or empty: equal and not both inclusive).
     pub fn range(&self, lo: Bound<OrderedKey>, hi: Bound<OrderedKey>) -> Iter<'_> {
         if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) = (&lo, &hi) {
+            // By the order itself (which `BTreeSet::range` panics on), not
+            // by equality.
             let both_inclusive = matches!((&lo, &hi), (Bound::Included(_), Bound::Included(_)));
-            if a > b || (a == b && !both_inclusive) {
-                return Iter::Small([].iter());
+            match a.cmp(b) {
+                std::cmp::Ordering::Greater => return Iter::Small([].iter()),
+                std::cmp::Ordering::Equal if !both_inclusive => return Iter::Small([].iter()),
+                _ => {}
             }
         }
         match self {

@@ -5,10 +5,10 @@
 //! summary of its rows; a segment tree over the blocks' summaries answers
 //! for any run of whole blocks in O(log blocks), and the at most two
 //! blocks a range cuts are summed row by row. A block keeps each column
-//! in its own array, and an all-integer column (ids, amounts, epoch
-//! times) as plain `i64`s: a row costs its values and its identity, not a
-//! node with links and a summary of its own. Most groups are one block
-//! and keep no segment tree.
+//! in its own array, and a column of BIGINT/INTEGER values (ids, amounts,
+//! epoch seconds) as plain `i64`s: a row costs its values and its
+//! identity, not a node with links and a summary of its own. Most groups
+//! are one block and keep no segment tree.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -82,6 +82,13 @@ impl Lane {
             Lane::Values(v) => {
                 v.remove(i);
             }
+        }
+    }
+
+    fn shrink_to(&mut self, rows: usize) {
+        match self {
+            Lane::Ints(v) => v.shrink_to(rows),
+            Lane::Values(v) => v.shrink_to(rows),
         }
     }
 
@@ -193,6 +200,13 @@ impl Ids {
         }
     }
 
+    fn shrink_to(&mut self, rows: usize) {
+        match self {
+            Ids::One(v) => v.shrink_to(rows),
+            Ids::Many(v) => v.shrink_to(rows),
+        }
+    }
+
     fn split_off(&mut self, at: usize) -> Ids {
         match self {
             Ids::One(v) => Ids::One(split_exact(v, at)),
@@ -214,7 +228,12 @@ impl Ids {
             Ids::One(v) => allocation(v.capacity() * 4),
             Ids::Many(v) => {
                 allocation(v.capacity() * std::mem::size_of::<Identity>())
-                    + v.iter().map(|id| allocation(std::mem::size_of_val(id.ids()))).sum::<usize>()
+                    + v.iter()
+                        .map(|id| match id {
+                            Identity::Many(ids) => allocation(std::mem::size_of_val(&**ids)),
+                            Identity::One(_) => 0,
+                        })
+                        .sum::<usize>()
             }
         }
     }
@@ -329,12 +348,29 @@ impl Block {
         }
     }
 
-    /// Removes row `at`; the summary is the caller's to recompute.
+    /// Removes row `at`; the summary is the caller's to recompute. A
+    /// block down to a quarter of its room gives half of it back.
     fn remove(&mut self, at: usize) {
         self.values.remove(at);
         self.ids.remove(at);
         for lane in self.args.iter_mut() {
             lane.remove(at);
+        }
+        let len = self.len();
+        if len > 0 && len * 4 <= self.capacity() && self.capacity() > 4 {
+            self.values.shrink_to(len * 2);
+            self.ids.shrink_to(len * 2);
+            for lane in self.args.iter_mut() {
+                lane.shrink_to(len * 2);
+            }
+        }
+    }
+
+    /// Rows the block has room for.
+    fn capacity(&self) -> usize {
+        match &self.ids {
+            Ids::One(v) => v.capacity(),
+            Ids::Many(v) => v.capacity(),
         }
     }
 
@@ -377,6 +413,8 @@ fn partition(len: usize, before: impl Fn(usize) -> bool) -> usize {
     lo
 }
 
+/// The rows of one group in range-column order, with their aggregates
+/// over any range (see the module comment).
 #[derive(Debug, Clone)]
 pub struct RangeTree {
     aggs: Arc<[AggSpec]>,
@@ -429,10 +467,7 @@ impl RangeTree {
         for block in &self.blocks {
             assert!(block.len() > 0 && block.len() <= BLOCK_MAX);
             for i in 0..block.len() {
-                let value = match &block.values {
-                    Lane::Ints(v) => Value::Int(v[i]),
-                    Lane::Values(v) => v[i].clone(),
-                };
+                let value = block.values.get(i);
                 let identity = match &block.ids {
                     Ids::One(v) => Identity::One(v[i]),
                     Ids::Many(v) => v[i].clone(),
@@ -448,9 +483,20 @@ impl RangeTree {
         }
         let rows = self.blocks.iter().map(|b| b.len() as u64).sum();
         if self.blocks.len() > 1 {
+            // The segment tree over all blocks agrees with the blocks
+            // merged one by one, and leaves past the last block are empty.
             let mut all = RangeSummary { rows: 0, partials: self.empty_summaries().collect() };
             self.add_blocks(0, self.blocks.len(), &mut all);
-            assert_eq!(all.rows, rows);
+            let mut merged: Vec<Partial> = self.empty_summaries().collect();
+            for block in &self.blocks {
+                for (m, p) in merged.iter_mut().zip(block.summary.iter()) {
+                    m.merge(p);
+                }
+            }
+            assert_eq!((all.rows, all.partials), (rows, merged));
+            for k in self.blocks.len()..self.leaves {
+                assert_eq!(self.seg_rows[self.leaves + k], 0);
+            }
         }
         rows
     }
@@ -531,14 +577,22 @@ impl RangeTree {
             return;
         }
         let block = &mut self.blocks[k];
-        block.insert(&kept, at, value, identity, args);
-        if block.len() > BLOCK_MAX {
-            let tail = block.split_off(&kept, block.len() / 2);
-            self.blocks.insert(k + 1, tail);
-            self.rebuild_segments();
-        } else {
+        if block.len() < BLOCK_MAX {
+            block.insert(&kept, at, value, identity, args);
             self.block_changed(k);
+            return;
         }
+        // A full block splits in half first, so neither half grows past
+        // the block's room; the row goes into the half it falls in.
+        let half = BLOCK_MAX / 2;
+        let mut tail = block.split_off(&kept, half);
+        if at <= half {
+            block.insert(&kept, at, value, identity, args);
+        } else {
+            tail.insert(&kept, at - half, value, identity, args);
+        }
+        self.blocks.insert(k + 1, tail);
+        self.rebuild_segments();
     }
 
     /// Removes the row; returns whether it was there.
@@ -563,9 +617,10 @@ impl RangeTree {
             self.rebuild_segments();
             return true;
         }
-        // A block down to a quarter joins a neighbour it fits beside.
+        // A block down to a quarter joins a neighbour it fits beside,
+        // leaving room for a quarter more.
         if len < BLOCK_MAX / 4 {
-            let fits = |n: usize| self.blocks.get(n).is_some_and(|b| b.len() + len <= BLOCK_MAX / 2);
+            let fits = |n: usize| self.blocks.get(n).is_some_and(|b| b.len() + len <= BLOCK_MAX * 3 / 4);
             let neighbour = [k.checked_sub(1), Some(k + 1)].into_iter().flatten().find(|&n| fits(n));
             if let Some(n) = neighbour {
                 let (first, second) = (k.min(n), k.max(n));
@@ -600,6 +655,9 @@ impl RangeTree {
         acc
     }
 
+    /// Adds the rows within the bounds to `acc`: the part of the first
+    /// and last blocks they cut, row by row, and the whole blocks between
+    /// from the segment tree.
     fn collect(&self, lower: Option<&(Value, bool)>, upper: Option<&(Value, bool)>, acc: &mut RangeSummary) {
         let blocks = &self.blocks;
         // The first block with a row not below `lower`, and the last with
@@ -806,12 +864,6 @@ mod tests {
             assert_eq!((a.rows, a.partials), (b.rows, b.partials));
         }
     }
-}
-
-#[cfg(test)]
-mod more_tests {
-    use super::*;
-    use aotdb_planner::{AggFunc, DataType, Expr};
 
     fn spec(func: AggFunc, ty: DataType) -> AggSpec {
         AggSpec { func, arg: Some(Expr::Column(1)), arg_ty: Some(ty), ty }
