@@ -411,8 +411,10 @@ fn rank_parts(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: &Group, pa
     true
 }
 
-fn group_of_rank(entry: &OrderedKey, width: usize) -> Key {
-    entry[entry.len() - width..]
+/// The group values at the end of a ranked entry, on the stack for the
+/// usual few (a top-N read does this for every row it returns).
+fn group_of_rank(entry: &OrderedKey, width: usize) -> smallvec::SmallVec<[Value; 4]> {
+    entry[entry.len().saturating_sub(width)..]
         .iter()
         .map(|p| match p {
             Part::Val { value, .. } => value.clone(),
