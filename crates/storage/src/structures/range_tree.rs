@@ -26,60 +26,134 @@ const BLOCK_MAX: usize = 64;
 /// arguments.
 pub type RangeRow = (Value, Identity, Args);
 
-/// A column of a block: plain integers while every value is one.
-#[derive(Debug, Clone)]
-enum Lane {
-    Ints(Vec<i64>),
-    Values(Vec<Value>),
+/// A value type with a narrow form that most of its values take (an
+/// integer `Value`, a one-table `Identity`): a block's column keeps the
+/// narrow form while every value has it.
+trait Narrowable: Ord + Clone {
+    type Narrow: Copy + Ord;
+    fn narrow(&self) -> Option<Self::Narrow>;
+    fn widen(n: Self::Narrow) -> Self;
+    /// Heap bytes of one wide value (INFO memory).
+    fn heap(&self) -> usize;
 }
 
-impl Lane {
-    fn with_capacity(n: usize) -> Lane {
-        Lane::Ints(Vec::with_capacity(n))
-    }
+impl Narrowable for Value {
+    type Narrow = i64;
 
-    fn get(&self, i: usize) -> Value {
+    fn narrow(&self) -> Option<i64> {
         match self {
-            Lane::Ints(v) => Value::Int(v[i]),
-            Lane::Values(v) => v[i].clone(),
+            Value::Int(x) => Some(*x),
+            _ => None,
         }
     }
 
-    fn cmp_at(&self, i: usize, value: &Value) -> Ordering {
-        match (self, value) {
-            (Lane::Ints(v), Value::Int(x)) => v[i].cmp(x),
-            (Lane::Ints(v), other) => Value::Int(v[i]).cmp(other),
-            (Lane::Values(v), other) => v[i].cmp(other),
+    fn widen(n: i64) -> Value {
+        Value::Int(n)
+    }
+
+    fn heap(&self) -> usize {
+        crate::memory::value_heap(self)
+    }
+}
+
+impl Narrowable for Identity {
+    type Narrow = u32;
+
+    fn narrow(&self) -> Option<u32> {
+        match self {
+            Identity::One(x) => Some(*x),
+            Identity::Many(_) => None,
         }
     }
 
-    /// The lane as general values (the first value that is not an integer
+    fn widen(n: u32) -> Identity {
+        Identity::One(n)
+    }
+
+    fn heap(&self) -> usize {
+        match self {
+            Identity::Many(ids) => crate::memory::allocation(std::mem::size_of_val(&**ids)),
+            Identity::One(_) => 0,
+        }
+    }
+}
+
+/// A column of a block, narrow while every value is (see `Narrowable`);
+/// both forms order their values alike.
+#[derive(Debug, Clone)]
+enum Column<W: Narrowable> {
+    Narrow(Vec<W::Narrow>),
+    Wide(Vec<W>),
+}
+
+/// Range values and aggregate arguments: plain integers while all are.
+type Lane = Column<Value>;
+/// Row identities: plain slots while every row comes from one table.
+type Ids = Column<Identity>;
+
+impl<W: Narrowable> Column<W> {
+    fn with_capacity(n: usize) -> Column<W> {
+        Column::Narrow(Vec::with_capacity(n))
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Column::Narrow(v) => v.len(),
+            Column::Wide(v) => v.len(),
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        match self {
+            Column::Narrow(v) => v.capacity(),
+            Column::Wide(v) => v.capacity(),
+        }
+    }
+
+    fn get(&self, i: usize) -> W {
+        match self {
+            Column::Narrow(v) => W::widen(v[i]),
+            Column::Wide(v) => v[i].clone(),
+        }
+    }
+
+    fn cmp_at(&self, i: usize, w: &W) -> Ordering {
+        match self {
+            Column::Narrow(v) => match w.narrow() {
+                Some(x) => v[i].cmp(&x),
+                None => W::widen(v[i]).cmp(w),
+            },
+            Column::Wide(v) => v[i].cmp(w),
+        }
+    }
+
+    /// The column in its wide form (a value without the narrow form
     /// arrived).
-    fn widen(&mut self) -> &mut Vec<Value> {
-        if let Lane::Ints(v) = self {
-            let mut values = Vec::with_capacity(v.capacity());
-            values.extend(v.iter().map(|&x| Value::Int(x)));
-            *self = Lane::Values(values);
+    fn widen(&mut self) -> &mut Vec<W> {
+        if let Column::Narrow(v) = self {
+            let mut wide = Vec::with_capacity(v.capacity());
+            wide.extend(v.iter().map(|&x| W::widen(x)));
+            *self = Column::Wide(wide);
         }
         match self {
-            Lane::Values(v) => v,
-            Lane::Ints(_) => unreachable!("widened above"),
+            Column::Wide(v) => v,
+            Column::Narrow(_) => unreachable!("widened above"),
         }
     }
 
-    fn insert(&mut self, i: usize, value: Value) {
-        match (&mut *self, value) {
-            (Lane::Ints(v), Value::Int(x)) => v.insert(i, x),
-            (_, value) => self.widen().insert(i, value),
+    fn insert(&mut self, i: usize, w: W) {
+        match (&mut *self, w.narrow()) {
+            (Column::Narrow(v), Some(x)) => v.insert(i, x),
+            _ => self.widen().insert(i, w),
         }
     }
 
     fn remove(&mut self, i: usize) {
         match self {
-            Lane::Ints(v) => {
+            Column::Narrow(v) => {
                 v.remove(i);
             }
-            Lane::Values(v) => {
+            Column::Wide(v) => {
                 v.remove(i);
             }
         }
@@ -87,48 +161,50 @@ impl Lane {
 
     fn shrink_to(&mut self, rows: usize) {
         match self {
-            Lane::Ints(v) => v.shrink_to(rows),
-            Lane::Values(v) => v.shrink_to(rows),
+            Column::Narrow(v) => v.shrink_to(rows),
+            Column::Wide(v) => v.shrink_to(rows),
         }
     }
 
-    /// The rows from `at` on, as a new lane (a block splitting).
-    fn split_off(&mut self, at: usize) -> Lane {
+    /// The rows from `at` on, as a new column (a block splitting).
+    fn split_off(&mut self, at: usize) -> Column<W> {
         match self {
-            Lane::Ints(v) => Lane::Ints(split_exact(v, at)),
-            Lane::Values(v) => Lane::Values(split_exact(v, at)),
+            Column::Narrow(v) => Column::Narrow(split_exact(v, at)),
+            Column::Wide(v) => Column::Wide(split_exact(v, at)),
         }
     }
 
-    fn append(&mut self, other: Lane) {
+    fn append(&mut self, other: Column<W>) {
         match (&mut *self, other) {
-            (Lane::Ints(a), Lane::Ints(b)) => a.extend(b),
-            (_, Lane::Ints(b)) => self.widen().extend(b.into_iter().map(Value::Int)),
-            (_, Lane::Values(b)) => self.widen().extend(b),
+            (Column::Narrow(a), Column::Narrow(b)) => a.extend(b),
+            (_, Column::Narrow(b)) => self.widen().extend(b.into_iter().map(W::widen)),
+            (_, Column::Wide(b)) => self.widen().extend(b),
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        use crate::memory::{allocation, value_heap};
+        use crate::memory::{allocation, SAMPLE};
         match self {
-            Lane::Ints(v) => allocation(v.capacity() * 8),
-            Lane::Values(v) => {
-                let shared: usize = v.iter().take(crate::memory::SAMPLE).map(value_heap).sum();
-                let sampled = v.len().clamp(1, crate::memory::SAMPLE);
-                allocation(v.capacity() * std::mem::size_of::<Value>()) + shared * v.len() / sampled
+            Column::Narrow(v) => allocation(v.capacity() * std::mem::size_of::<W::Narrow>()),
+            Column::Wide(v) => {
+                let shared: usize = v.iter().take(SAMPLE).map(W::heap).sum();
+                let sampled = v.len().clamp(1, SAMPLE);
+                allocation(v.capacity() * std::mem::size_of::<W>()) + shared * v.len() / sampled
             }
         }
     }
+}
 
+impl Lane {
     /// Adds the rows `from..to` of this argument column to `acc`.
     fn summarize(&self, spec: &AggSpec, from: usize, to: usize, acc: &mut Partial) {
         match (self, &mut *acc) {
             // The usual cases over integers, without a value per row.
-            (Lane::Ints(v), Partial::SumInt { sum, n }) => {
+            (Column::Narrow(v), Partial::SumInt { sum, n }) => {
                 *sum += v[from..to].iter().map(|&x| x as i128).sum::<i128>();
                 *n += (to - from) as i64;
             }
-            (Lane::Ints(_), Partial::Count(c)) => *c += (to - from) as i64,
+            (Column::Narrow(_), Partial::Count(c)) => *c += (to - from) as i64,
             _ => {
                 for i in from..to {
                     let arg = self.get(i);
@@ -145,98 +221,6 @@ fn split_exact<T>(v: &mut Vec<T>, at: usize) -> Vec<T> {
     let mut tail = Vec::with_capacity(BLOCK_MAX);
     tail.extend(v.drain(at..));
     tail
-}
-
-/// The rows' identities: plain slots while every row comes from one table.
-#[derive(Debug, Clone)]
-enum Ids {
-    One(Vec<u32>),
-    Many(Vec<Identity>),
-}
-
-impl Ids {
-    fn len(&self) -> usize {
-        match self {
-            Ids::One(v) => v.len(),
-            Ids::Many(v) => v.len(),
-        }
-    }
-
-    fn cmp_at(&self, i: usize, identity: &Identity) -> Ordering {
-        match (self, identity) {
-            (Ids::One(v), Identity::One(x)) => v[i].cmp(x),
-            (Ids::One(v), other) => Identity::One(v[i]).cmp(other),
-            (Ids::Many(v), other) => v[i].cmp(other),
-        }
-    }
-
-    fn widen(&mut self) -> &mut Vec<Identity> {
-        if let Ids::One(v) = self {
-            let mut ids = Vec::with_capacity(v.capacity());
-            ids.extend(v.iter().map(|&x| Identity::One(x)));
-            *self = Ids::Many(ids);
-        }
-        match self {
-            Ids::Many(v) => v,
-            Ids::One(_) => unreachable!("widened above"),
-        }
-    }
-
-    fn insert(&mut self, i: usize, identity: Identity) {
-        match (&mut *self, identity) {
-            (Ids::One(v), Identity::One(x)) => v.insert(i, x),
-            (_, identity) => self.widen().insert(i, identity),
-        }
-    }
-
-    fn remove(&mut self, i: usize) {
-        match self {
-            Ids::One(v) => {
-                v.remove(i);
-            }
-            Ids::Many(v) => {
-                v.remove(i);
-            }
-        }
-    }
-
-    fn shrink_to(&mut self, rows: usize) {
-        match self {
-            Ids::One(v) => v.shrink_to(rows),
-            Ids::Many(v) => v.shrink_to(rows),
-        }
-    }
-
-    fn split_off(&mut self, at: usize) -> Ids {
-        match self {
-            Ids::One(v) => Ids::One(split_exact(v, at)),
-            Ids::Many(v) => Ids::Many(split_exact(v, at)),
-        }
-    }
-
-    fn append(&mut self, other: Ids) {
-        match (&mut *self, other) {
-            (Ids::One(a), Ids::One(b)) => a.extend(b),
-            (_, Ids::One(b)) => self.widen().extend(b.into_iter().map(Identity::One)),
-            (_, Ids::Many(b)) => self.widen().extend(b),
-        }
-    }
-
-    fn heap_bytes(&self) -> usize {
-        use crate::memory::allocation;
-        match self {
-            Ids::One(v) => allocation(v.capacity() * 4),
-            Ids::Many(v) => {
-                allocation(v.capacity() * std::mem::size_of::<Identity>())
-                    + v.iter()
-                        .map(|id| match id {
-                            Identity::Many(ids) => allocation(std::mem::size_of_val(&**ids)),
-                            Identity::One(_) => 0,
-                        })
-                        .sum::<usize>()
-            }
-        }
-    }
 }
 
 /// The aggregates a tree keeps per block: all but COUNT(*), which is a
@@ -267,7 +251,7 @@ impl Block {
     fn new(kept: &Kept<'_>, capacity: usize) -> Block {
         Block {
             values: Lane::with_capacity(capacity),
-            ids: Ids::One(Vec::with_capacity(capacity)),
+            ids: Ids::with_capacity(capacity),
             args: kept.stored.iter().map(|_| Lane::with_capacity(capacity)).collect(),
             summary: kept.empty_summaries().collect(),
         }
@@ -368,10 +352,7 @@ impl Block {
 
     /// Rows the block has room for.
     fn capacity(&self) -> usize {
-        match &self.ids {
-            Ids::One(v) => v.capacity(),
-            Ids::Many(v) => v.capacity(),
-        }
+        self.ids.capacity()
     }
 
     /// Moves the rows from `at` on into a new block.
@@ -468,10 +449,7 @@ impl RangeTree {
             assert!(block.len() > 0 && block.len() <= BLOCK_MAX);
             for i in 0..block.len() {
                 let value = block.values.get(i);
-                let identity = match &block.ids {
-                    Ids::One(v) => Identity::One(v[i]),
-                    Ids::Many(v) => v[i].clone(),
-                };
+                let identity = block.ids.get(i);
                 if let Some((pv, pi)) = &previous {
                     assert_eq!(block.cmp_row(i, pv, pi), Ordering::Greater);
                 }
