@@ -95,18 +95,21 @@ impl UniqueIndex {
         }
     }
 
+    /// The hash of the key of the row in `slot`, for moving entries when
+    /// the table grows (every indexed row has a key without NULLs).
+    fn slot_hash(hasher: &DefaultHashBuilder, columns: &[usize], slots: &RowStore, slot: RowId) -> u64 {
+        let mut h = hasher.build_hasher();
+        for &c in columns {
+            row_at(slots, slot).get(c).unwrap_or(&Value::Null).hash(&mut h);
+        }
+        h.finish()
+    }
+
     /// Indexes the row now in `slot` (after a check said its key is free).
     pub fn insert(&mut self, slot: RowId, slots: &RowStore) {
         let Some(hash) = self.row_key_hash(row_at(slots, slot)) else { return };
-        let hasher = &self.hasher;
-        let columns = &self.def.columns;
-        self.slots_by_key.insert_unique(hash, slot, |&other| {
-            let mut h = hasher.build_hasher();
-            for &c in columns {
-                row_at(slots, other).get(c).unwrap_or(&Value::Null).hash(&mut h);
-            }
-            h.finish()
-        });
+        let (hasher, columns) = (&self.hasher, &self.def.columns);
+        self.slots_by_key.insert_unique(hash, slot, |&other| Self::slot_hash(hasher, columns, slots, other));
     }
 
     /// Indexes the row now in `slot` unless another row holds its key
@@ -116,13 +119,7 @@ impl UniqueIndex {
         let row = row_at(slots, slot);
         let Some(hash) = self.row_key_hash(row) else { return Ok(()) };
         let (hasher, columns) = (&self.hasher, &self.def.columns);
-        let rehash = |&other: &RowId| {
-            let mut h = hasher.build_hasher();
-            for &c in columns {
-                row_at(slots, other).get(c).unwrap_or(&Value::Null).hash(&mut h);
-            }
-            h.finish()
-        };
+        let rehash = |&other: &RowId| Self::slot_hash(hasher, columns, slots, other);
         let same_key = |&other: &RowId| columns.iter().all(|&c| row_at(slots, other).get(c) == row.get(c));
         match self.slots_by_key.entry(hash, same_key, rehash) {
             hashbrown::hash_table::Entry::Occupied(o) if *o.get() != slot => {

@@ -430,10 +430,6 @@ impl RangeTree {
         self.stored.len()
     }
 
-    fn empty_summaries(&self) -> impl Iterator<Item = Partial> + '_ {
-        self.stored.iter().map(|&j| Partial::empty(&self.aggs[j]))
-    }
-
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
     }
@@ -463,9 +459,9 @@ impl RangeTree {
         if self.blocks.len() > 1 {
             // The segment tree over all blocks agrees with the blocks
             // merged one by one, and leaves past the last block are empty.
-            let mut all = RangeSummary { rows: 0, partials: self.empty_summaries().collect() };
+            let mut all = RangeSummary { rows: 0, partials: self.kept().empty_summaries().collect() };
             self.add_blocks(0, self.blocks.len(), &mut all);
-            let mut merged: Vec<Partial> = self.empty_summaries().collect();
+            let mut merged: Vec<Partial> = self.kept().empty_summaries().collect();
             for block in &self.blocks {
                 for (m, p) in merged.iter_mut().zip(block.summary.iter()) {
                     m.merge(p);
@@ -616,7 +612,7 @@ impl RangeTree {
     /// Aggregates of the rows whose value lies within the bounds (each
     /// `(value, inclusive)`).
     pub fn query(&self, lower: Option<&(Value, bool)>, upper: Option<&(Value, bool)>) -> RangeSummary {
-        let mut acc = RangeSummary { rows: 0, partials: self.empty_summaries().collect() };
+        let mut acc = RangeSummary { rows: 0, partials: self.kept().empty_summaries().collect() };
         if !self.blocks.is_empty() {
             self.collect(lower, upper, &mut acc);
         }
@@ -749,7 +745,9 @@ impl RangeTree {
         if leaves != self.leaves {
             self.leaves = leaves;
             self.seg_rows = vec![0; 2 * leaves];
-            self.seg = (0..2 * leaves).flat_map(|_| self.empty_summaries().collect::<Vec<_>>()).collect();
+            let kept = self.kept();
+            let seg: Vec<Partial> = (0..2 * leaves).flat_map(|_| kept.empty_summaries()).collect();
+            self.seg = seg;
         }
         for k in 0..leaves {
             if k < self.blocks.len() {
