@@ -403,10 +403,10 @@ impl Structure {
         };
         let eval = |e: &aotdb_planner::Expr| aotdb_planner::eval::eval(e, values, &[]);
         let eq_key = Key::try_build(eq.len(), |i| eval(&eq[i]))?;
-        let mut sort_values = Vec::with_capacity(order.len());
+        let mut sort_values: smallvec::SmallVec<[aotdb_planner::Value; 4]> = smallvec::SmallVec::new();
         for o in order {
             sort_values.push(eval(&o.expr)?);
         }
-        Ok(RowIndexEntry::new(eq_key, sort_values, order, identity))
+        Ok(RowIndexEntry::new(eq_key, &sort_values, order, &identity))
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use aotdb_planner::eval::{eval, eval_predicate};
-use aotdb_planner::{AggSpec, AggregateSpec, Error as PlanError, SortSpec, Value};
+use aotdb_planner::{AggSpec, AggregateSpec, Error as PlanError, Value};
 use hashbrown::HashMap;
 
 use super::agg_state::{Args, Partial, Running};
@@ -14,7 +14,7 @@ use super::group_map::GroupMap;
 use super::ordered_set::OrderedSet;
 use super::partials::{PartialContribution, PartialMove, Partials};
 use super::range_tree::{RangeRow, RangeTree};
-use super::sort_key::{part, Identity, OrderedKey, Part};
+use super::sort_key::{Identity, KeyBuf, OrderedKey};
 use crate::row::Key;
 
 #[derive(Debug)]
@@ -156,7 +156,7 @@ impl AggregateView {
                 key_heap(key)
                     + kg.groups.table_bytes()
                     + kg.ranked.table_bytes()
-                    + sampled(kg.ranked.iter(), kg.ranked.len(), super::sort_key::ordered_key_heap)
+                    + sampled(kg.ranked.iter(), kg.ranked.len(), OrderedKey::heap_bytes)
                     + sampled(kg.groups.iter(), kg.groups.len(), |(group, g)| {
                         key_heap(group)
                             + match g {
@@ -327,25 +327,15 @@ fn update_group(
         None => Group::Plain(Running::new(aggs)),
     });
     // The group's old ranked entry is taken out and, when the group stays
-    // ranked, refilled with the new key: no allocation per change.
-    let mut parts = RankParts::new();
-    let mut spare: Option<OrderedKey> = None;
-    if ranked && !created && rank_parts(spec, aggs, group_key, group, &mut parts) {
-        spare = ranks.take(&parts[..]);
+    // ranked, its new one put in; both are built on the stack.
+    let mut key = KeyBuf::new();
+    if ranked && !created && rank_parts(spec, aggs, group_key, group, &mut key) {
+        ranks.take(key.as_bytes());
     }
     let empty = change(group);
-    parts.clear();
-    if !empty && ranked && rank_parts(spec, aggs, group_key, group, &mut parts) {
-        let key = match spare {
-            Some(mut old) if old.len() == parts.len() => {
-                for (slot, new) in old.iter_mut().zip(parts.drain(..)) {
-                    *slot = new;
-                }
-                old
-            }
-            _ => parts.into_vec().into_boxed_slice(),
-        };
-        ranks.insert(key);
+    key.clear();
+    if !empty && ranked && rank_parts(spec, aggs, group_key, group, &mut key) {
+        ranks.insert(key.key());
     }
     if created {
         *count += 1;
@@ -388,16 +378,13 @@ fn group_row(
 /// group values (so every group has its own key). `None` if the group is
 /// absent or fails HAVING.
 fn rank_key(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: Option<&Group>) -> Option<OrderedKey> {
-    let mut parts = RankParts::new();
-    rank_parts(spec, aggs, group, g?, &mut parts).then(|| parts.into_vec().into_boxed_slice())
+    let mut key = KeyBuf::new();
+    rank_parts(spec, aggs, group, g?, &mut key).then(|| key.key())
 }
 
-/// A ranked-set key being built: on the stack for the usual few parts.
-type RankParts = smallvec::SmallVec<[Part; 4]>;
-
-/// Fills `parts` with the group's ranked-set key (see `rank_key`); false
+/// Writes the group's ranked-set key (see `rank_key`) into `key`; false
 /// if the group fails HAVING or the view is not ranked.
-fn rank_parts(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: &Group, parts: &mut RankParts) -> bool {
+fn rank_parts(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: &Group, key: &mut KeyBuf) -> bool {
     let Some(output) = &spec.output else { return false };
     // A sum that overflows ranks as NULL; reading it reports the error.
     let Ok(Some(row)) = group_row(aggs, group, g, (None, None)) else { return false };
@@ -406,21 +393,19 @@ fn rank_parts(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: &Group, pa
             return false;
         }
     }
-    parts.extend(output.order.iter().map(|s: &SortSpec| part(eval(&s.expr, &row, &[]).unwrap_or(Value::Null), s)));
-    parts.extend(group.iter().map(|v| Part::Val { value: v.clone(), descending: false, nulls_first: false }));
+    for s in &output.order {
+        key.push_sorted(&eval(&s.expr, &row, &[]).unwrap_or(Value::Null), s);
+    }
+    for v in group.iter() {
+        key.push_value(v, false, false);
+    }
     true
 }
 
 /// The group values at the end of a ranked entry, on the stack for the
 /// usual few (a top-N read does this for every row it returns).
 fn group_of_rank(entry: &OrderedKey, width: usize) -> smallvec::SmallVec<[Value; 4]> {
-    entry[entry.len().saturating_sub(width)..]
-        .iter()
-        .map(|p| match p {
-            Part::Val { value, .. } => value.clone(),
-            _ => Value::Null,
-        })
-        .collect()
+    entry.trailing_values(width)
 }
 
 #[cfg(test)]

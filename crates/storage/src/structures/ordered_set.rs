@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use super::sort_key::{OrderedKey, Part};
+use super::sort_key::OrderedKey;
 
 /// The most entries a key keeps in a sorted vector.
 const SMALL_MAX: usize = 64;
@@ -47,14 +47,14 @@ impl OrderedSet {
         }
     }
 
-    /// Takes out the entry equal to `parts`, if there.
-    pub fn take(&mut self, parts: &[Part]) -> Option<OrderedKey> {
+    /// Takes out the entry whose bytes are `key`, if there.
+    pub fn take(&mut self, key: &[u8]) -> Option<OrderedKey> {
         match self {
             OrderedSet::Small(v) => {
-                let i = v.binary_search_by(|k| (**k).cmp(parts)).ok()?;
+                let i = v.binary_search_by(|k| k.as_bytes().cmp(key)).ok()?;
                 Some(v.remove(i))
             }
-            OrderedSet::Large(s) => s.take(parts),
+            OrderedSet::Large(s) => s.take(key),
         }
     }
 
@@ -125,8 +125,8 @@ impl OrderedSet {
         }
     }
 
-    /// Bytes of the set's own allocation (INFO memory; the entries' parts
-    /// are counted apart).
+    /// Bytes of the set's own allocation (INFO memory; keys too long to
+    /// sit inline are counted apart).
     pub fn table_bytes(&self) -> usize {
         match self {
             OrderedSet::Small(v) => crate::memory::allocation(v.capacity() * std::mem::size_of::<OrderedKey>()),
@@ -157,11 +157,14 @@ impl<'a> Iterator for Iter<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::sort_key::KeyBuf;
     use super::*;
     use aotdb_planner::Value;
 
     fn key(n: i64) -> OrderedKey {
-        vec![Part::Val { value: Value::Int(n), descending: true, nulls_first: false }].into_boxed_slice()
+        let mut buf = KeyBuf::new();
+        buf.push_value(&Value::Int(n), true, false);
+        buf.key()
     }
 
     fn order(r: &OrderedSet) -> Vec<OrderedKey> {
@@ -186,8 +189,8 @@ mod tests {
             expected.sort();
             assert_eq!(order(r), expected);
             let len = r.len();
-            assert_eq!(r.take(&key(14)), Some(key(14)));
-            assert_eq!(r.take(&key(14)), None);
+            assert_eq!(r.take(key(14).as_bytes()), Some(key(14)));
+            assert_eq!(r.take(key(14).as_bytes()), None);
             assert_eq!(r.len(), len - 1);
             r.insert(key(14));
             r.insert(key(14));

@@ -9,7 +9,7 @@ use aotdb_planner::{SortSpec, Value};
 use hashbrown::HashMap;
 
 use super::ordered_set::OrderedSet;
-use super::sort_key::{ordered_key, range_bounds, Identity, OrderedKey, Part};
+use super::sort_key::{ordered_key, range_bounds, Identity, OrderedKey};
 use crate::row::Key;
 
 /// A range read: the first ordering key and the SQL bounds on it, each
@@ -30,7 +30,7 @@ pub struct RowIndexEntry {
 }
 
 impl RowIndexEntry {
-    pub fn new(eq: Key, sort: Vec<Value>, order: &[SortSpec], identity: Identity) -> RowIndexEntry {
+    pub fn new(eq: Key, sort: &[Value], order: &[SortSpec], identity: &Identity) -> RowIndexEntry {
         RowIndexEntry { eq, key: ordered_key(sort, order, identity) }
     }
 }
@@ -41,7 +41,7 @@ impl RowIndex {
         use crate::memory::{hash_table, key_heap, sampled};
         hash_table(&self.groups)
             + sampled(self.groups.iter(), self.groups.len(), |(key, set)| {
-                key_heap(key) + set.table_bytes() + sampled(set.iter(), set.len(), super::sort_key::ordered_key_heap)
+                key_heap(key) + set.table_bytes() + sampled(set.iter(), set.len(), OrderedKey::heap_bytes)
             })
     }
 
@@ -67,7 +67,7 @@ impl RowIndex {
 
     pub fn remove(&mut self, e: &RowIndexEntry) {
         if let Some(set) = self.groups.get_mut(&e.eq) {
-            if set.take(&e.key).is_some() {
+            if set.take(e.key.as_bytes()).is_some() {
                 self.entries -= 1;
             }
             if set.is_empty() {
@@ -85,8 +85,8 @@ impl RowIndex {
             None => (Bound::Unbounded, Bound::Unbounded),
         };
         for key in set.range(lo, hi) {
-            if let Some(Part::Id(identity)) = key.last() {
-                if !visit(identity) {
+            if let Some(identity) = key.identity() {
+                if !visit(&identity) {
                     return;
                 }
             }

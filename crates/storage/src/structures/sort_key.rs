@@ -1,10 +1,28 @@
-//! Order-preserving keys for ordered structures: each part carries its
-//! direction and NULL placement, and `Min`/`Max` sentinels make range
-//! bounds over a prefix of the parts.
+//! Order-preserving keys for ordered structures (the ranked groups of a
+//! top-N view, the entries of a row index), encoded as bytes whose plain
+//! byte order is the structure's order. A key of a few numbers then sits
+//! inline in 32 bytes and compares with one `memcmp`, where a key of
+//! values took a slot per part and compared through SQL's comparison.
+//!
+//! Each part is a header byte, then its payload:
+//! - The header places NULLs (first or last, whatever the direction) and
+//!   orders the kinds of values as `Value::sql_cmp` does. Integers and
+//!   floats share one kind, ordered by their numeric value (a range bound
+//!   on one finds the other; an integer and a float that are equal get
+//!   different keys, but the binder gives each position one type).
+//! - A descending part has its payload's bits inverted.
+//! - The row identity comes last, so equal sort values keep distinct
+//!   entries.
+//! - Range bounds end in a byte below (`MIN`) or above (`MAX`) every
+//!   header, so a bound on the first part's value covers every entry with
+//!   that value, whatever follows it.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
+use std::ops::Bound;
 
 use aotdb_planner::{SortSpec, Value};
+use smallvec::SmallVec;
 
 use crate::row::RowId;
 
@@ -34,89 +52,382 @@ impl Identity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Part {
-    Min,
-    Val { value: Value, descending: bool, nulls_first: bool },
-    Id(Identity),
-    Max,
+// Headers. Bounds only: below and above every other header.
+const MIN: u8 = 0x00;
+const MAX: u8 = 0xFF;
+const NULL_FIRST: u8 = 0x01;
+const NULL_LAST: u8 = 0xF0;
+const ID_ONE: u8 = 0xF4;
+const ID_MANY: u8 = 0xF5;
+// Kinds of values in `sql_cmp`'s order, ascending; a descending part's
+// header is `DESCENDING_BASE - kind` (with the low nibble set to tell the
+// two apart), which reverses the kinds' order.
+const BOOL: u8 = 0x10;
+const NUMBER: u8 = 0x20;
+const TEXT: u8 = 0x30;
+const BYTES: u8 = 0x40;
+const TIMESTAMP: u8 = 0x50;
+const DESCENDING_BASE: u8 = 0xB8;
+
+/// A number's payload: its value rounded to a float, in bits that order
+/// as the floats do, then a two-byte tail that orders the integers which
+/// round to the same float (beyond 2^53) and tells an integer from a
+/// float. The tail is `(offset + TAIL_ZERO) << 1 | is_integer`, where
+/// `offset` is the integer minus its rounded value (at most 1,024 apart).
+const NUMBER_LEN: usize = 10;
+const TAIL_ZERO: i128 = 2048;
+
+/// The bytes a key keeps without an allocation: a row index's two
+/// numbers and row slot, or a ranking's number and one-number group.
+const INLINE: usize = 30;
+
+/// An encoded key. Equal keys have equal bytes.
+#[derive(Clone)]
+pub struct OrderedKey(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<[u8]>),
 }
 
-impl Ord for Part {
-    fn cmp(&self, other: &Part) -> Ordering {
-        match (self, other) {
-            (Part::Min, Part::Min) | (Part::Max, Part::Max) => Ordering::Equal,
-            (Part::Min, _) | (_, Part::Max) => Ordering::Less,
-            (_, Part::Min) | (Part::Max, _) => Ordering::Greater,
-            (Part::Id(a), Part::Id(b)) => a.cmp(b),
-            (Part::Val { value: a, descending, nulls_first }, Part::Val { value: b, .. }) => {
-                match (a.is_null(), b.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => {
-                        if *nulls_first {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (false, true) => {
-                        if *nulls_first {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    (false, false) => {
-                        let o = a.sql_cmp(b).unwrap_or(Ordering::Equal);
-                        if *descending {
-                            o.reverse()
-                        } else {
-                            o
-                        }
-                    }
-                }
-            }
-            // Values and identities never meet at one position.
-            (Part::Val { .. }, Part::Id(_)) => Ordering::Less,
-            (Part::Id(_), Part::Val { .. }) => Ordering::Greater,
+impl OrderedKey {
+    pub fn from_bytes(bytes: &[u8]) -> OrderedKey {
+        if bytes.len() <= INLINE {
+            let mut inline = [0u8; INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            OrderedKey(Repr::Inline { len: bytes.len() as u8, bytes: inline })
+        } else {
+            OrderedKey(Repr::Heap(bytes.into()))
         }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..*len as usize],
+            Repr::Heap(bytes) => bytes,
+        }
+    }
+
+    /// Heap bytes beyond the key's own slot (INFO memory).
+    pub fn heap_bytes(&self) -> usize {
+        match &self.0 {
+            Repr::Inline { .. } => 0,
+            Repr::Heap(bytes) => crate::memory::allocation(bytes.len()),
+        }
+    }
+
+    /// The row identity the key ends with, if it has one.
+    pub fn identity(&self) -> Option<Identity> {
+        let bytes = self.as_bytes();
+        let (header, payload) = parts(bytes).last()?;
+        match header {
+            ID_ONE => Some(Identity::One(read_u32(payload, 0)?)),
+            ID_MANY => {
+                let ids: Option<Vec<RowId>> =
+                    (0..payload.len().saturating_sub(2) / 4).map(|i| read_u32(payload, 2 + 4 * i)).collect();
+                Some(Identity::Many(ids?.into_boxed_slice()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The values of the key's last `n` parts (a ranking's group values),
+    /// on the stack for the usual few.
+    pub fn trailing_values(&self, n: usize) -> SmallVec<[Value; 4]> {
+        let spans: SmallVec<[(u8, &[u8]); 8]> = parts(self.as_bytes()).collect();
+        spans[spans.len().saturating_sub(n)..].iter().map(|(header, payload)| decode_value(*header, payload)).collect()
     }
 }
 
-impl PartialOrd for Part {
-    fn partial_cmp(&self, other: &Part) -> Option<Ordering> {
+impl PartialEq for OrderedKey {
+    fn eq(&self, other: &OrderedKey) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for OrderedKey {}
+
+impl Ord for OrderedKey {
+    fn cmp(&self, other: &OrderedKey) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl PartialOrd for OrderedKey {
+    fn partial_cmp(&self, other: &OrderedKey) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-pub type OrderedKey = Box<[Part]>;
-
-/// The heap bytes of one ordered key (INFO memory).
-pub fn ordered_key_heap(key: &OrderedKey) -> usize {
-    use crate::memory::{allocation, value_heap};
-    allocation(std::mem::size_of_val(&**key))
-        + key
-            .iter()
-            .map(|p| match p {
-                Part::Val { value, .. } => value_heap(value),
-                Part::Id(Identity::Many(ids)) => allocation(std::mem::size_of_val(&**ids)),
-                _ => 0,
-            })
-            .sum::<usize>()
+/// Sets of keys are searched by a key being built (`KeyBuf::as_bytes`).
+impl Borrow<[u8]> for OrderedKey {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
 }
 
-pub fn part(value: Value, spec: &SortSpec) -> Part {
-    Part::Val { value, descending: spec.descending, nulls_first: spec.nulls_first }
+impl std::fmt::Debug for OrderedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut list = f.debug_list();
+        for (header, payload) in parts(self.as_bytes()) {
+            match header {
+                ID_ONE | ID_MANY => list.entry(&self.identity()),
+                _ => list.entry(&decode_value(header, payload)),
+            };
+        }
+        list.finish()
+    }
+}
+
+/// A key being built, on the stack for the usual sizes.
+#[derive(Debug, Default)]
+pub struct KeyBuf(SmallVec<[u8; 64]>);
+
+impl KeyBuf {
+    pub fn new() -> KeyBuf {
+        KeyBuf::default()
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn key(&self) -> OrderedKey {
+        OrderedKey::from_bytes(&self.0)
+    }
+
+    /// Appends a value ordered by `spec`.
+    pub fn push_sorted(&mut self, value: &Value, spec: &SortSpec) {
+        self.push_value(value, spec.descending, spec.nulls_first);
+    }
+
+    pub fn push_value(&mut self, value: &Value, descending: bool, nulls_first: bool) {
+        self.push_part(value, descending, nulls_first, Tie::Exact);
+    }
+
+    pub fn push_identity(&mut self, identity: &Identity) {
+        match identity {
+            Identity::One(id) => {
+                self.0.push(ID_ONE);
+                self.0.extend_from_slice(&id.to_be_bytes());
+            }
+            Identity::Many(ids) => {
+                self.0.push(ID_MANY);
+                self.0.extend_from_slice(&(ids.len().min(u16::MAX as usize) as u16).to_be_bytes());
+                for id in ids.iter() {
+                    self.0.extend_from_slice(&id.to_be_bytes());
+                }
+            }
+        }
+    }
+
+    /// Appends a range bound on `value`: below (`high` false) or above
+    /// every entry whose part equals it, integer or float alike.
+    fn push_bound(&mut self, value: &Value, spec: &SortSpec, high: bool) {
+        // In index order, a descending part's "below" is its value's
+        // largest encoding.
+        let tie = if high != spec.descending { Tie::Highest } else { Tie::Lowest };
+        self.push_part(value, spec.descending, spec.nulls_first, tie);
+        self.0.push(if high { MAX } else { MIN });
+    }
+
+    fn push_part(&mut self, value: &Value, descending: bool, nulls_first: bool, tie: Tie) {
+        let kind = match value {
+            Value::Null => {
+                self.0.push(if nulls_first { NULL_FIRST } else { NULL_LAST });
+                return;
+            }
+            Value::Bool(_) => BOOL,
+            Value::Int(_) | Value::Float(_) => NUMBER,
+            Value::Text(_) => TEXT,
+            Value::Bytes(_) => BYTES,
+            Value::Timestamp(_) => TIMESTAMP,
+        };
+        self.0.push(if descending { DESCENDING_BASE - kind } else { kind });
+        let start = self.0.len();
+        match value {
+            Value::Null => {}
+            Value::Bool(b) => self.0.push(u8::from(*b)),
+            Value::Int(i) => {
+                let rounded = *i as f64;
+                let offset = i128::from(*i) - rounded as i128;
+                self.0.extend_from_slice(&float_bits(rounded).to_be_bytes());
+                let tail = match tie {
+                    Tie::Exact => ((offset + TAIL_ZERO) << 1) | 1,
+                    Tie::Lowest => (offset + TAIL_ZERO) << 1,
+                    Tie::Highest => ((offset + TAIL_ZERO) << 1) | 1,
+                };
+                self.0.extend_from_slice(&(tail as u16).to_be_bytes());
+            }
+            Value::Float(x) => {
+                self.0.extend_from_slice(&float_bits(*x).to_be_bytes());
+                let tail = match tie {
+                    Tie::Exact | Tie::Lowest => TAIL_ZERO << 1,
+                    Tie::Highest => (TAIL_ZERO << 1) | 1,
+                };
+                self.0.extend_from_slice(&(tail as u16).to_be_bytes());
+            }
+            Value::Text(s) => push_escaped(&mut self.0, s.as_bytes()),
+            Value::Bytes(b) => push_escaped(&mut self.0, b),
+            Value::Timestamp(t) => self.0.extend_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes()),
+        }
+        if descending {
+            for b in &mut self.0[start..] {
+                *b = !*b;
+            }
+        }
+    }
+}
+
+/// Which encoding of a number a part takes: its own, or (for a bound)
+/// the lowest or highest of every number equal to it.
+#[derive(Clone, Copy)]
+enum Tie {
+    Exact,
+    Lowest,
+    Highest,
+}
+
+/// Float bits that order as the floats do under `sql_cmp`: -0 equals 0,
+/// and NaN equals NaN and is above every other value.
+fn float_bits(x: f64) -> u64 {
+    let x = if x == 0.0 {
+        0.0
+    } else if x.is_nan() {
+        f64::NAN
+    } else {
+        x
+    };
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+fn float_from_bits(ordered: u64) -> f64 {
+    f64::from_bits(if ordered >> 63 == 1 { ordered & !(1 << 63) } else { !ordered })
+}
+
+/// Text and byte strings: a zero byte becomes `00 FF`, and `00 00` ends
+/// the string, so a string sorts before every longer one it begins.
+fn push_escaped(out: &mut SmallVec<[u8; 64]>, bytes: &[u8]) {
+    for &b in bytes {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
+    }
+    out.extend_from_slice(&[0, 0]);
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The parts of an encoded key: each header with its payload (still
+/// inverted if descending).
+fn parts(bytes: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let header = *bytes.get(at)?;
+        let rest = &bytes[at + 1..];
+        let len = match header {
+            NULL_FIRST | NULL_LAST | MIN | MAX => 0,
+            ID_ONE => 4,
+            ID_MANY => 2 + 4 * rest.get(..2).map_or(0, |n| u16::from_be_bytes([n[0], n[1]]) as usize),
+            _ => match kind_of(header).0 {
+                BOOL => 1,
+                NUMBER => NUMBER_LEN,
+                TIMESTAMP => 8,
+                _ => {
+                    // An escaped string: up to and including `00 00`
+                    // (`FF FF` when inverted).
+                    let flip = if kind_of(header).1 { 0xFF } else { 0 };
+                    let mut i = 0;
+                    loop {
+                        match (rest.get(i).map(|b| b ^ flip), rest.get(i + 1).map(|b| b ^ flip)) {
+                            (Some(0), Some(0)) => break i + 2,
+                            (Some(0), Some(_)) => i += 2,
+                            (Some(_), _) => i += 1,
+                            (None, _) => break rest.len(),
+                        }
+                    }
+                }
+            },
+        };
+        let len = len.min(rest.len());
+        at += 1 + len;
+        Some((header, &rest[..len]))
+    })
+}
+
+/// A value header's kind and whether it is descending.
+fn kind_of(header: u8) -> (u8, bool) {
+    if header & 0x0F == DESCENDING_BASE & 0x0F {
+        (DESCENDING_BASE - header, true)
+    } else {
+        (header, false)
+    }
+}
+
+fn decode_value(header: u8, payload: &[u8]) -> Value {
+    let (kind, descending) = kind_of(header);
+    let plain: SmallVec<[u8; 32]> = payload.iter().map(|b| if descending { !b } else { *b }).collect();
+    let word = |at: usize| plain.get(at..at + 8).and_then(|w| w.try_into().ok()).map(u64::from_be_bytes);
+    match kind {
+        BOOL => plain.first().map_or(Value::Null, |b| Value::Bool(*b != 0)),
+        NUMBER => {
+            let (Some(bits), Some(tail)) = (word(0), plain.get(8..10)) else { return Value::Null };
+            let rounded = float_from_bits(bits);
+            let tail = i128::from(u16::from_be_bytes([tail[0], tail[1]]));
+            if tail & 1 == 1 {
+                Value::Int((rounded as i128 + (tail >> 1) - TAIL_ZERO) as i64)
+            } else {
+                Value::Float(rounded)
+            }
+        }
+        TIMESTAMP => word(0).map_or(Value::Null, |w| Value::Timestamp((w ^ (1 << 63)) as i64)),
+        TEXT | BYTES => {
+            let mut raw = Vec::with_capacity(plain.len());
+            let mut i = 0;
+            while i + 1 < plain.len() {
+                match (plain[i], plain[i + 1]) {
+                    (0, 0) => break,
+                    (0, _) => {
+                        raw.push(0);
+                        i += 2;
+                    }
+                    (b, _) => {
+                        raw.push(b);
+                        i += 1;
+                    }
+                }
+            }
+            if kind == BYTES {
+                Value::Bytes(std::sync::Arc::new(raw.into_boxed_slice()))
+            } else {
+                String::from_utf8(raw).map_or(Value::Null, |s| Value::text(&s))
+            }
+        }
+        _ => Value::Null,
+    }
 }
 
 /// A key: the sort values then the identity.
-pub fn ordered_key(values: Vec<Value>, specs: &[SortSpec], identity: Identity) -> OrderedKey {
-    // At its final size: collecting and then pushing the identity would
-    // reallocate once per key.
-    let mut parts: Vec<Part> = Vec::with_capacity(values.len() + 1);
-    parts.extend(values.into_iter().zip(specs).map(|(v, s)| part(v, s)));
-    parts.push(Part::Id(identity));
-    parts.into_boxed_slice()
+pub fn ordered_key(values: &[Value], specs: &[SortSpec], identity: &Identity) -> OrderedKey {
+    let mut buf = KeyBuf::new();
+    for (v, s) in values.iter().zip(specs) {
+        buf.push_sorted(v, s);
+    }
+    buf.push_identity(identity);
+    buf.key()
 }
 
 /// Bounds, in index order, for the entries whose first sort value lies in
@@ -126,25 +437,24 @@ pub fn range_bounds(
     spec: &SortSpec,
     lower: Option<(Value, bool)>,
     upper: Option<(Value, bool)>,
-) -> (std::ops::Bound<OrderedKey>, std::ops::Bound<OrderedKey>) {
-    use std::ops::Bound;
-    let key = |v: Value, tail: Part| -> OrderedKey { vec![part(v, spec), tail].into_boxed_slice() };
+) -> (Bound<OrderedKey>, Bound<OrderedKey>) {
+    let bound = |v: &Value, high: bool| {
+        let mut buf = KeyBuf::new();
+        buf.push_bound(v, spec, high);
+        Bound::Excluded(buf.key())
+    };
     // In index order, "small" values come first for ASC and last for DESC.
     let (first, last) = if spec.descending { (upper, lower) } else { (lower, upper) };
-    // Tails are the same in both directions: `Min` sorts before every
-    // entry with the same value, `Max` after.
     let start = match first {
-        Some((v, inclusive)) => Bound::Excluded(key(v, if inclusive { Part::Min } else { Part::Max })),
+        // Inclusive: from below every entry equal to the value.
+        Some((v, inclusive)) => bound(&v, !inclusive),
         // No bound on this side: start after the NULLs if they sort first.
-        None if spec.nulls_first => Bound::Excluded(key(Value::Null, Part::Max)),
+        None if spec.nulls_first => bound(&Value::Null, true),
         None => Bound::Unbounded,
     };
     let end = match last {
-        Some((v, inclusive)) => {
-            let tail = if inclusive { Part::Max } else { Part::Min };
-            Bound::Excluded(key(v, tail))
-        }
-        None if !spec.nulls_first => Bound::Excluded(key(Value::Null, Part::Min)),
+        Some((v, inclusive)) => bound(&v, inclusive),
+        None if !spec.nulls_first => bound(&Value::Null, false),
         None => Bound::Unbounded,
     };
     (start, end)
@@ -160,37 +470,188 @@ mod tests {
         SortSpec { expr: Expr::Column(0), descending, nulls_first }
     }
 
-    fn run(s: &SortSpec, lower: Option<(i64, bool)>, upper: Option<(i64, bool)>) -> Vec<i64> {
-        let mut set = BTreeSet::new();
-        for (i, v) in [Some(1), Some(2), Some(2), Some(3), None, Some(5)].into_iter().enumerate() {
-            let value = v.map(Value::Int).unwrap_or(Value::Null);
-            set.insert(ordered_key(vec![value], std::slice::from_ref(s), Identity::One(i as u32)));
+    /// The order the keys must follow: each part by `sql_cmp` with its
+    /// direction and NULL placement (`sql_cmp`'s order of kinds for
+    /// values of different kinds), then the identity.
+    fn reference(a: &[Value], b: &[Value], specs: &[SortSpec]) -> Ordering {
+        for ((x, y), s) in a.iter().zip(b).zip(specs) {
+            let o = match (x.is_null(), y.is_null()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => {
+                    if s.nulls_first {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if s.nulls_first {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+                }
+                (false, false) => {
+                    let o = x.sql_cmp(y).unwrap_or(Ordering::Equal);
+                    if s.descending {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
         }
-        let (lo, hi) = range_bounds(s, lower.map(|(v, i)| (Value::Int(v), i)), upper.map(|(v, i)| (Value::Int(v), i)));
-        set.range((lo, hi))
-            .map(|k| match &k[0] {
-                Part::Val { value: Value::Int(i), .. } => *i,
-                other => panic!("{other:?}"),
-            })
-            .collect()
+        Ordering::Equal
+    }
+
+    fn sample_values() -> Vec<Value> {
+        let mut v = vec![Value::Null, Value::Bool(false), Value::Bool(true)];
+        for i in [i64::MIN, -1_000_000_007, -3, -1, 0, 1, 2, 3, 1 << 53, (1 << 53) + 1, i64::MAX - 1, i64::MAX] {
+            v.push(Value::Int(i));
+        }
+        for x in [f64::NEG_INFINITY, -2.5, -0.0, 0.0, 0.5, 1.0, 2.5, 1e300, f64::INFINITY, f64::NAN] {
+            v.push(Value::Float(x));
+        }
+        for s in ["", "a", "a\0", "a\0b", "ab", "b", "\u{e9}", "zzz"] {
+            v.push(Value::text(s));
+        }
+        for b in [&b""[..], b"\0", b"\0\0", b"\x01", b"\xff"] {
+            v.push(Value::Bytes(std::sync::Arc::new(b.to_vec().into_boxed_slice())));
+        }
+        for t in [i64::MIN, -1, 0, 1_700_000_000_000_000, i64::MAX] {
+            v.push(Value::Timestamp(t));
+        }
+        v
+    }
+
+    /// Integers beyond 2^53 meet floats inexactly in `sql_cmp` (it rounds
+    /// the integer); the keys order them exactly instead. An integer and
+    /// a float that are equal are told apart by their keys (a position's
+    /// values all have the statement's one type; only bounds mix them).
+    fn comparable_exactly(a: &Value, b: &Value) -> bool {
+        let big = |v: &Value| matches!(v, Value::Int(i) if i.unsigned_abs() > 1 << 53);
+        let mixed = matches!((a, b), (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)));
+        !(mixed && (big(a) || big(b) || a.sql_cmp(b) == Some(Ordering::Equal)))
     }
 
     #[test]
-    fn ranges_in_every_direction_exclude_nulls() {
+    fn byte_order_is_sql_order_in_every_direction() {
+        let values = sample_values();
+        for (d, n) in [(false, false), (false, true), (true, true), (true, false)] {
+            let specs = [spec(d, n), spec(!d, n)];
+            for a in &values {
+                for b in &values {
+                    if !comparable_exactly(a, b) {
+                        continue;
+                    }
+                    for tail in [Value::Int(1), Value::text("x")] {
+                        let ka = ordered_key(&[a.clone(), tail.clone()], &specs, &Identity::One(1));
+                        let kb = ordered_key(&[b.clone(), Value::Int(2)], &specs, &Identity::One(1));
+                        let want = reference(&[a.clone(), tail.clone()], &[b.clone(), Value::Int(2)], &specs);
+                        if want != Ordering::Equal {
+                            assert_eq!(ka.cmp(&kb), want, "{a:?} {b:?} desc={d} nulls_first={n}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integers_past_float_precision_keep_their_order() {
+        let s = [spec(false, false)];
+        let keys: Vec<OrderedKey> =
+            [(1i64 << 53) - 1, 1 << 53, (1 << 53) + 1, (1 << 53) + 2, i64::MAX - 2, i64::MAX - 1, i64::MAX]
+                .iter()
+                .map(|i| ordered_key(&[Value::Int(*i)], &s, &Identity::One(0)))
+                .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    }
+
+    #[test]
+    fn values_and_identities_decode_to_what_was_encoded() {
+        for v in sample_values() {
+            for d in [false, true] {
+                let specs = [spec(d, false), spec(false, true)];
+                for id in [Identity::One(7), Identity::Many(vec![3, NO_ROW, 0].into_boxed_slice())] {
+                    let key = ordered_key(&[v.clone(), Value::text("g\0")], &specs, &id);
+                    assert_eq!(key.identity(), Some(id.clone()));
+                    let back = key.trailing_values(3);
+                    let want = match &v {
+                        // -0 is stored as the 0 it equals.
+                        Value::Float(x) if *x == 0.0 => Value::Float(0.0),
+                        other => other.clone(),
+                    };
+                    match (&back[0], &want) {
+                        (Value::Float(a), Value::Float(b)) if a.is_nan() => assert!(b.is_nan()),
+                        (got, want) => assert_eq!(got, want),
+                    }
+                    assert_eq!(back[1], Value::text("g\0"));
+                }
+                let mut buf = KeyBuf::new();
+                buf.push_value(&v, d, false);
+                buf.push_value(&Value::Int(-5), false, false);
+                assert_eq!(buf.key().trailing_values(1)[0], Value::Int(-5));
+            }
+        }
+    }
+
+    #[test]
+    fn short_keys_stay_inline() {
+        assert_eq!(std::mem::size_of::<OrderedKey>(), 32);
+        let s = [spec(true, false), spec(true, false)];
+        let key = ordered_key(&[Value::Timestamp(1), Value::Int(2)], &s, &Identity::One(3));
+        assert_eq!(key.heap_bytes(), 0);
+        let long = ordered_key(&[Value::text(&"x".repeat(40))], &s, &Identity::One(3));
+        assert!(long.heap_bytes() > 0);
+        assert_eq!(long.trailing_values(2)[0], Value::text(&"x".repeat(40)));
+    }
+
+    /// The values a range finds, as sorted names (an integer and a float
+    /// that are equal come in either order).
+    fn run(s: &SortSpec, lower: Option<(Value, bool)>, upper: Option<(Value, bool)>) -> Vec<String> {
+        let mut set = BTreeSet::new();
+        let values = [
+            Value::Int(1),
+            Value::Float(2.0),
+            Value::Int(2),
+            Value::Float(2.5),
+            Value::Int(3),
+            Value::Null,
+            Value::Int(5),
+        ];
+        for (i, v) in values.into_iter().enumerate() {
+            set.insert(ordered_key(&[v], std::slice::from_ref(s), &Identity::One(i as u32)));
+        }
+        let (lo, hi) = range_bounds(s, lower, upper);
+        names(set.range((lo, hi)).map(|k| k.trailing_values(2)[0].clone()).collect())
+    }
+
+    fn names(values: Vec<Value>) -> Vec<String> {
+        let mut names: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn ranges_in_every_direction_cover_equal_numbers_and_exclude_nulls() {
+        let (i, f) = (Value::Int, Value::Float);
         for (d, n) in [(false, false), (false, true), (true, true), (true, false)] {
             let s = spec(d, n);
-            let mut got = run(&s, Some((2, true)), None);
-            got.sort();
-            assert_eq!(got, vec![2, 2, 3, 5], "desc={d} nulls_first={n} >=2");
-            let mut got = run(&s, Some((2, false)), Some((5, false)));
-            got.sort();
-            assert_eq!(got, vec![3], "desc={d} nulls_first={n} (2,5)");
-            let mut got = run(&s, None, Some((2, true)));
-            got.sort();
-            assert_eq!(got, vec![1, 2, 2], "desc={d} nulls_first={n} <=2");
-            let mut got = run(&s, None, Some((1, false)));
-            got.sort();
-            assert!(got.is_empty(), "desc={d} nulls_first={n} <1");
+            let from_2 = names(vec![f(2.0), i(2), f(2.5), i(3), i(5)]);
+            assert_eq!(run(&s, Some((i(2), true)), None), from_2, "desc={d} nulls_first={n} >=2");
+            assert_eq!(run(&s, Some((f(2.0), true)), None), from_2, "desc={d} nulls_first={n} >=2.0");
+            let inside = names(vec![f(2.5), i(3)]);
+            assert_eq!(run(&s, Some((i(2), false)), Some((i(5), false))), inside, "desc={d} (2,5)");
+            assert_eq!(run(&s, Some((f(2.0), false)), Some((f(5.0), false))), inside, "desc={d} (2.0,5.0)");
+            let to_2 = names(vec![i(1), f(2.0), i(2)]);
+            assert_eq!(run(&s, None, Some((i(2), true))), to_2, "desc={d} nulls_first={n} <=2");
+            assert_eq!(run(&s, None, Some((f(2.0), true))), to_2, "desc={d} nulls_first={n} <=2.0");
+            assert_eq!(run(&s, None, Some((i(2), false))), names(vec![i(1)]), "desc={d} nulls_first={n} <2");
+            assert!(run(&s, None, Some((i(1), false))).is_empty(), "desc={d} nulls_first={n} <1");
         }
     }
 }
