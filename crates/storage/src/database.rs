@@ -403,10 +403,7 @@ impl Structure {
         };
         let eval = |e: &aotdb_planner::Expr| aotdb_planner::eval::eval(e, values, &[]);
         let eq_key = Key::try_build(eq.len(), |i| eval(&eq[i]))?;
-        let mut sort_values: smallvec::SmallVec<[aotdb_planner::Value; 4]> = smallvec::SmallVec::new();
-        for o in order {
-            sort_values.push(eval(&o.expr)?);
-        }
-        Ok(RowIndexEntry::new(eq_key, &sort_values, order, &identity))
+        let key = crate::structures::sort_key::try_ordered_key(order, &identity, |o| eval(&o.expr))?;
+        Ok(RowIndexEntry { eq: eq_key, key })
     }
 }

@@ -396,9 +396,11 @@ fn rank_parts(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: &Group, ke
     for s in &output.order {
         key.push_sorted(&eval(&s.expr, &row, &[]).unwrap_or(Value::Null), s);
     }
+    key.begin_tail();
     for v in group.iter() {
         key.push_value(v, false, false);
     }
+    key.end_tail();
     true
 }
 

@@ -9,7 +9,7 @@ use aotdb_planner::{SortSpec, Value};
 use hashbrown::HashMap;
 
 use super::ordered_set::OrderedSet;
-use super::sort_key::{ordered_key, range_bounds, Identity, OrderedKey};
+use super::sort_key::{range_bounds, Identity, OrderedKey};
 use crate::row::Key;
 
 /// A range read: the first ordering key and the SQL bounds on it, each
@@ -27,12 +27,6 @@ pub struct RowIndex {
 pub struct RowIndexEntry {
     pub eq: Key,
     pub key: OrderedKey,
-}
-
-impl RowIndexEntry {
-    pub fn new(eq: Key, sort: &[Value], order: &[SortSpec], identity: &Identity) -> RowIndexEntry {
-        RowIndexEntry { eq, key: ordered_key(sort, order, identity) }
-    }
 }
 
 impl RowIndex {

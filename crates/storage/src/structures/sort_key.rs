@@ -75,11 +75,15 @@ const DESCENDING_BASE: u8 = 0xB8;
 /// float. The tail is `(offset + TAIL_ZERO) << 1 | is_integer`, where
 /// `offset` is the integer minus its rounded value (at most 1,024 apart).
 const NUMBER_LEN: usize = 10;
-const TAIL_ZERO: i128 = 2048;
+const TAIL_ZERO: i64 = 2048;
 
 /// The bytes a key keeps without an allocation: a row index's two
 /// numbers and row slot, or a ranking's number and one-number group.
 const INLINE: usize = 30;
+
+/// A key's last byte is the length of its tail, or this when the tail is
+/// longer (read by walking every part).
+const LONG_TAIL: u8 = 0xFF;
 
 /// An encoded key. Equal keys have equal bytes.
 #[derive(Clone)]
@@ -119,8 +123,7 @@ impl OrderedKey {
 
     /// The row identity the key ends with, if it has one.
     pub fn identity(&self) -> Option<Identity> {
-        let bytes = self.as_bytes();
-        let (header, payload) = parts(bytes).last()?;
+        let (header, payload) = self.tail_parts().last()?;
         match header {
             ID_ONE => Some(Identity::One(read_u32(payload, 0)?)),
             ID_MANY => {
@@ -135,8 +138,33 @@ impl OrderedKey {
     /// The values of the key's last `n` parts (a ranking's group values),
     /// on the stack for the usual few.
     pub fn trailing_values(&self, n: usize) -> SmallVec<[Value; 4]> {
-        let spans: SmallVec<[(u8, &[u8]); 8]> = parts(self.as_bytes()).collect();
-        spans[spans.len().saturating_sub(n)..].iter().map(|(header, payload)| decode_value(*header, payload)).collect()
+        // The tail holds just these, unless it was too long to mark.
+        let mut values: SmallVec<[Value; 4]> = self.tail_parts().map(|(h, p)| decode_value(h, p)).collect();
+        if values.len() > n {
+            values.drain(..values.len() - n);
+        }
+        values
+    }
+
+    /// Every value of the key, in order (identities left out).
+    #[cfg(test)]
+    fn values(&self) -> Vec<Value> {
+        let body = self.as_bytes().split_last().map_or(&[][..], |(_, body)| body);
+        parts(body).filter(|(h, _)| !matches!(*h, ID_ONE | ID_MANY)).map(|(h, p)| decode_value(h, p)).collect()
+    }
+
+    /// The parts of the key's tail (see `KeyBuf::begin_tail`), found from
+    /// its end; every part when the tail was too long to mark.
+    fn tail_parts(&self) -> impl Iterator<Item = (u8, &[u8])> {
+        let (body, tail) = match self.as_bytes().split_last() {
+            Some((&len, body)) if len != LONG_TAIL => {
+                let start = body.len().saturating_sub(len as usize);
+                (body, start)
+            }
+            Some((_, body)) => (body, 0),
+            None => (&[][..], 0),
+        };
+        parts(&body[tail..])
     }
 }
 
@@ -169,8 +197,9 @@ impl Borrow<[u8]> for OrderedKey {
 
 impl std::fmt::Debug for OrderedKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let body = self.as_bytes().split_last().map_or(&[][..], |(_, body)| body);
         let mut list = f.debug_list();
-        for (header, payload) in parts(self.as_bytes()) {
+        for (header, payload) in parts(body) {
             match header {
                 ID_ONE | ID_MANY => list.entry(&self.identity()),
                 _ => list.entry(&decode_value(header, payload)),
@@ -182,7 +211,10 @@ impl std::fmt::Debug for OrderedKey {
 
 /// A key being built, on the stack for the usual sizes.
 #[derive(Debug, Default)]
-pub struct KeyBuf(SmallVec<[u8; 64]>);
+pub struct KeyBuf {
+    bytes: SmallVec<[u8; 64]>,
+    tail: usize,
+}
 
 impl KeyBuf {
     pub fn new() -> KeyBuf {
@@ -190,15 +222,30 @@ impl KeyBuf {
     }
 
     pub fn clear(&mut self) {
-        self.0.clear();
+        self.bytes.clear();
+        self.tail = 0;
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 
     pub fn key(&self) -> OrderedKey {
-        OrderedKey::from_bytes(&self.0)
+        OrderedKey::from_bytes(&self.bytes)
+    }
+
+    /// Starts the key's tail: the parts a reader decodes (a ranking's
+    /// group values, a row identity). They end the key's order (no two
+    /// entries share them), so the key can end with their length after
+    /// them and a reader finds them without walking the parts before.
+    pub fn begin_tail(&mut self) {
+        self.tail = self.bytes.len();
+    }
+
+    /// Ends the key with the length of its tail.
+    pub fn end_tail(&mut self) {
+        let len = self.bytes.len() - self.tail;
+        self.bytes.push(u8::try_from(len).ok().filter(|l| *l != LONG_TAIL).unwrap_or(LONG_TAIL));
     }
 
     /// Appends a value ordered by `spec`.
@@ -213,14 +260,14 @@ impl KeyBuf {
     pub fn push_identity(&mut self, identity: &Identity) {
         match identity {
             Identity::One(id) => {
-                self.0.push(ID_ONE);
-                self.0.extend_from_slice(&id.to_be_bytes());
+                self.bytes.push(ID_ONE);
+                self.bytes.extend_from_slice(&id.to_be_bytes());
             }
             Identity::Many(ids) => {
-                self.0.push(ID_MANY);
-                self.0.extend_from_slice(&(ids.len().min(u16::MAX as usize) as u16).to_be_bytes());
+                self.bytes.push(ID_MANY);
+                self.bytes.extend_from_slice(&(ids.len().min(u16::MAX as usize) as u16).to_be_bytes());
                 for id in ids.iter() {
-                    self.0.extend_from_slice(&id.to_be_bytes());
+                    self.bytes.extend_from_slice(&id.to_be_bytes());
                 }
             }
         }
@@ -233,54 +280,75 @@ impl KeyBuf {
         // largest encoding.
         let tie = if high != spec.descending { Tie::Highest } else { Tie::Lowest };
         self.push_part(value, spec.descending, spec.nulls_first, tie);
-        self.0.push(if high { MAX } else { MIN });
+        self.bytes.push(if high { MAX } else { MIN });
     }
 
     fn push_part(&mut self, value: &Value, descending: bool, nulls_first: bool, tie: Tie) {
-        let kind = match value {
+        let header = |kind: u8| if descending { DESCENDING_BASE - kind } else { kind };
+        // Fixed-width parts are made whole on the stack and appended at
+        // once.
+        let mut fixed = [0u8; 1 + NUMBER_LEN];
+        let len = match value {
             Value::Null => {
-                self.0.push(if nulls_first { NULL_FIRST } else { NULL_LAST });
+                self.bytes.push(if nulls_first { NULL_FIRST } else { NULL_LAST });
                 return;
             }
-            Value::Bool(_) => BOOL,
-            Value::Int(_) | Value::Float(_) => NUMBER,
-            Value::Text(_) => TEXT,
-            Value::Bytes(_) => BYTES,
-            Value::Timestamp(_) => TIMESTAMP,
-        };
-        self.0.push(if descending { DESCENDING_BASE - kind } else { kind });
-        let start = self.0.len();
-        match value {
-            Value::Null => {}
-            Value::Bool(b) => self.0.push(u8::from(*b)),
+            Value::Bool(b) => {
+                fixed[1] = u8::from(*b);
+                fixed[0] = header(BOOL);
+                2
+            }
             Value::Int(i) => {
-                let rounded = *i as f64;
-                let offset = i128::from(*i) - rounded as i128;
-                self.0.extend_from_slice(&float_bits(rounded).to_be_bytes());
+                let (rounded, offset) = split_integer(*i);
                 let tail = match tie {
-                    Tie::Exact => ((offset + TAIL_ZERO) << 1) | 1,
                     Tie::Lowest => (offset + TAIL_ZERO) << 1,
-                    Tie::Highest => ((offset + TAIL_ZERO) << 1) | 1,
+                    Tie::Exact | Tie::Highest => ((offset + TAIL_ZERO) << 1) | 1,
                 };
-                self.0.extend_from_slice(&(tail as u16).to_be_bytes());
+                fixed[0] = header(NUMBER);
+                fixed[1..9].copy_from_slice(&float_bits(rounded).to_be_bytes());
+                fixed[9..11].copy_from_slice(&(tail as u16).to_be_bytes());
+                11
             }
             Value::Float(x) => {
-                self.0.extend_from_slice(&float_bits(*x).to_be_bytes());
                 let tail = match tie {
                     Tie::Exact | Tie::Lowest => TAIL_ZERO << 1,
                     Tie::Highest => (TAIL_ZERO << 1) | 1,
                 };
-                self.0.extend_from_slice(&(tail as u16).to_be_bytes());
+                fixed[0] = header(NUMBER);
+                fixed[1..9].copy_from_slice(&float_bits(*x).to_be_bytes());
+                fixed[9..11].copy_from_slice(&(tail as u16).to_be_bytes());
+                11
             }
-            Value::Text(s) => push_escaped(&mut self.0, s.as_bytes()),
-            Value::Bytes(b) => push_escaped(&mut self.0, b),
-            Value::Timestamp(t) => self.0.extend_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes()),
-        }
+            Value::Timestamp(t) => {
+                fixed[0] = header(TIMESTAMP);
+                fixed[1..9].copy_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes());
+                9
+            }
+            Value::Text(s) => return self.push_string(header(TEXT), s.as_bytes(), descending),
+            Value::Bytes(b) => return self.push_string(header(BYTES), b, descending),
+        };
         if descending {
-            for b in &mut self.0[start..] {
+            for b in &mut fixed[1..len] {
                 *b = !*b;
             }
         }
+        self.bytes.extend_from_slice(&fixed[..len]);
+    }
+
+    /// Text and byte strings: a zero byte becomes `00 FF`, and `00 00`
+    /// ends the string, so a string sorts before every longer one it
+    /// begins.
+    fn push_string(&mut self, header: u8, bytes: &[u8], descending: bool) {
+        let flip = if descending { 0xFF } else { 0 };
+        self.bytes.reserve(bytes.len() + 3);
+        self.bytes.push(header);
+        for &b in bytes {
+            self.bytes.push(b ^ flip);
+            if b == 0 {
+                self.bytes.push(0xFF ^ flip);
+            }
+        }
+        self.bytes.extend_from_slice(&[flip, flip]);
     }
 }
 
@@ -311,20 +379,35 @@ fn float_bits(x: f64) -> u64 {
     }
 }
 
-fn float_from_bits(ordered: u64) -> f64 {
-    f64::from_bits(if ordered >> 63 == 1 { ordered & !(1 << 63) } else { !ordered })
+/// An integer as the float it rounds to and its distance from it (zero
+/// up to 2^53, where every integer is a float).
+fn split_integer(i: i64) -> (f64, i64) {
+    let rounded = i as f64;
+    if i.unsigned_abs() <= 1 << 53 {
+        return (rounded, 0);
+    }
+    // 2^63 itself is past i64: count from it as an i128.
+    (rounded, (i128::from(i) - float_to_i128(rounded)) as i64)
 }
 
-/// Text and byte strings: a zero byte becomes `00 FF`, and `00 00` ends
-/// the string, so a string sorts before every longer one it begins.
-fn push_escaped(out: &mut SmallVec<[u8; 64]>, bytes: &[u8]) {
-    for &b in bytes {
-        out.push(b);
-        if b == 0 {
-            out.push(0xFF);
-        }
+/// The integer a float that is one (as `split_integer` makes) stands for.
+fn join_integer(rounded: f64, offset: i64) -> i64 {
+    if offset == 0 && rounded.abs() <= (1u64 << 53) as f64 {
+        return rounded as i64;
     }
-    out.extend_from_slice(&[0, 0]);
+    (float_to_i128(rounded) + i128::from(offset)) as i64
+}
+
+fn float_to_i128(x: f64) -> i128 {
+    if x >= (1u64 << 63) as f64 {
+        i128::from(i64::MAX) + 1
+    } else {
+        i128::from(x as i64)
+    }
+}
+
+fn float_from_bits(ordered: u64) -> f64 {
+    f64::from_bits(if ordered >> 63 == 1 { ordered & !(1 << 63) } else { !ordered })
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
@@ -338,34 +421,41 @@ fn parts(bytes: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
     std::iter::from_fn(move || {
         let header = *bytes.get(at)?;
         let rest = &bytes[at + 1..];
-        let len = match header {
-            NULL_FIRST | NULL_LAST | MIN | MAX => 0,
-            ID_ONE => 4,
-            ID_MANY => 2 + 4 * rest.get(..2).map_or(0, |n| u16::from_be_bytes([n[0], n[1]]) as usize),
-            _ => match kind_of(header).0 {
-                BOOL => 1,
-                NUMBER => NUMBER_LEN,
-                TIMESTAMP => 8,
-                _ => {
-                    // An escaped string: up to and including `00 00`
-                    // (`FF FF` when inverted).
-                    let flip = if kind_of(header).1 { 0xFF } else { 0 };
-                    let mut i = 0;
-                    loop {
-                        match (rest.get(i).map(|b| b ^ flip), rest.get(i + 1).map(|b| b ^ flip)) {
-                            (Some(0), Some(0)) => break i + 2,
-                            (Some(0), Some(_)) => i += 2,
-                            (Some(_), _) => i += 1,
-                            (None, _) => break rest.len(),
-                        }
-                    }
-                }
-            },
-        };
-        let len = len.min(rest.len());
+        let len = part_len(header, rest);
         at += 1 + len;
         Some((header, &rest[..len]))
     })
+}
+
+/// The length of the payload after `header`, at the start of `rest` (no
+/// longer than `rest`).
+#[inline]
+fn part_len(header: u8, rest: &[u8]) -> usize {
+    let len = match header {
+        NULL_FIRST | NULL_LAST | MIN | MAX => 0,
+        ID_ONE => 4,
+        ID_MANY => 2 + 4 * rest.get(..2).map_or(0, |n| u16::from_be_bytes([n[0], n[1]]) as usize),
+        _ => match kind_of(header) {
+            (BOOL, _) => 1,
+            (NUMBER, _) => NUMBER_LEN,
+            (TIMESTAMP, _) => 8,
+            (_, descending) => {
+                // An escaped string: up to and including `00 00` (`FF FF`
+                // when inverted).
+                let flip = if descending { 0xFF } else { 0 };
+                let mut i = 0;
+                loop {
+                    match (rest.get(i).map(|b| b ^ flip), rest.get(i + 1).map(|b| b ^ flip)) {
+                        (Some(0), Some(0)) => break i + 2,
+                        (Some(0), Some(_)) => i += 2,
+                        (Some(_), _) => i += 1,
+                        (None, _) => break rest.len(),
+                    }
+                }
+            }
+        },
+    };
+    len.min(rest.len())
 }
 
 /// A value header's kind and whether it is descending.
@@ -379,26 +469,31 @@ fn kind_of(header: u8) -> (u8, bool) {
 
 fn decode_value(header: u8, payload: &[u8]) -> Value {
     let (kind, descending) = kind_of(header);
-    let plain: SmallVec<[u8; 32]> = payload.iter().map(|b| if descending { !b } else { *b }).collect();
-    let word = |at: usize| plain.get(at..at + 8).and_then(|w| w.try_into().ok()).map(u64::from_be_bytes);
+    let flip = if descending { 0xFF } else { 0 };
+    let word = |at: usize| {
+        payload
+            .get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(|w| u64::from_be_bytes(w) ^ (flip as u64 * 0x0101_0101_0101_0101))
+    };
     match kind {
-        BOOL => plain.first().map_or(Value::Null, |b| Value::Bool(*b != 0)),
+        BOOL => payload.first().map_or(Value::Null, |b| Value::Bool(b ^ flip != 0)),
         NUMBER => {
-            let (Some(bits), Some(tail)) = (word(0), plain.get(8..10)) else { return Value::Null };
+            let (Some(bits), Some(tail)) = (word(0), payload.get(8..10)) else { return Value::Null };
             let rounded = float_from_bits(bits);
-            let tail = i128::from(u16::from_be_bytes([tail[0], tail[1]]));
+            let tail = i64::from(u16::from_be_bytes([tail[0] ^ flip, tail[1] ^ flip]));
             if tail & 1 == 1 {
-                Value::Int((rounded as i128 + (tail >> 1) - TAIL_ZERO) as i64)
+                Value::Int(join_integer(rounded, (tail >> 1) - TAIL_ZERO))
             } else {
                 Value::Float(rounded)
             }
         }
         TIMESTAMP => word(0).map_or(Value::Null, |w| Value::Timestamp((w ^ (1 << 63)) as i64)),
         TEXT | BYTES => {
-            let mut raw = Vec::with_capacity(plain.len());
+            let mut raw = Vec::with_capacity(payload.len());
             let mut i = 0;
-            while i + 1 < plain.len() {
-                match (plain[i], plain[i + 1]) {
+            while i + 1 < payload.len() {
+                match (payload[i] ^ flip, payload[i + 1] ^ flip) {
                     (0, 0) => break,
                     (0, _) => {
                         raw.push(0);
@@ -421,13 +516,29 @@ fn decode_value(header: u8, payload: &[u8]) -> Value {
 }
 
 /// A key: the sort values then the identity.
+#[cfg(test)]
 pub fn ordered_key(values: &[Value], specs: &[SortSpec], identity: &Identity) -> OrderedKey {
+    let specs = &specs[..values.len().min(specs.len())];
+    let mut values = values.iter();
+    try_ordered_key(specs, identity, |_| values.next().cloned().ok_or(()))
+        .unwrap_or_else(|()| OrderedKey::from_bytes(&[]))
+}
+
+/// A key: the value of each sort spec (`value` computes it), then the
+/// identity.
+pub fn try_ordered_key<E>(
+    specs: &[SortSpec],
+    identity: &Identity,
+    mut value: impl FnMut(&SortSpec) -> Result<Value, E>,
+) -> Result<OrderedKey, E> {
     let mut buf = KeyBuf::new();
-    for (v, s) in values.iter().zip(specs) {
-        buf.push_sorted(v, s);
+    for s in specs {
+        buf.push_sorted(&value(s)?, s);
     }
+    buf.begin_tail();
     buf.push_identity(identity);
-    buf.key()
+    buf.end_tail();
+    Ok(buf.key())
 }
 
 /// Bounds, in index order, for the entries whose first sort value lies in
@@ -579,7 +690,7 @@ mod tests {
                 for id in [Identity::One(7), Identity::Many(vec![3, NO_ROW, 0].into_boxed_slice())] {
                     let key = ordered_key(&[v.clone(), Value::text("g\0")], &specs, &id);
                     assert_eq!(key.identity(), Some(id.clone()));
-                    let back = key.trailing_values(3);
+                    let back = key.values();
                     let want = match &v {
                         // -0 is stored as the 0 it equals.
                         Value::Float(x) if *x == 0.0 => Value::Float(0.0),
@@ -593,7 +704,9 @@ mod tests {
                 }
                 let mut buf = KeyBuf::new();
                 buf.push_value(&v, d, false);
+                buf.begin_tail();
                 buf.push_value(&Value::Int(-5), false, false);
+                buf.end_tail();
                 assert_eq!(buf.key().trailing_values(1)[0], Value::Int(-5));
             }
         }
@@ -607,7 +720,17 @@ mod tests {
         assert_eq!(key.heap_bytes(), 0);
         let long = ordered_key(&[Value::text(&"x".repeat(40))], &s, &Identity::One(3));
         assert!(long.heap_bytes() > 0);
-        assert_eq!(long.trailing_values(2)[0], Value::text(&"x".repeat(40)));
+        assert_eq!(long.values(), vec![Value::text(&"x".repeat(40))]);
+        assert_eq!(long.identity(), Some(Identity::One(3)));
+        // A tail too long to mark is found by walking every part.
+        let mut buf = KeyBuf::new();
+        buf.push_value(&Value::Int(9), true, false);
+        buf.begin_tail();
+        buf.push_value(&Value::Int(1), false, false);
+        buf.push_value(&Value::text(&"y".repeat(300)), false, false);
+        buf.end_tail();
+        assert_eq!(buf.as_bytes().last(), Some(&LONG_TAIL));
+        assert_eq!(buf.key().trailing_values(2).to_vec(), vec![Value::Int(1), Value::text(&"y".repeat(300))]);
     }
 
     /// The values a range finds, as sorted names (an integer and a float
@@ -627,7 +750,7 @@ mod tests {
             set.insert(ordered_key(&[v], std::slice::from_ref(s), &Identity::One(i as u32)));
         }
         let (lo, hi) = range_bounds(s, lower, upper);
-        names(set.range((lo, hi)).map(|k| k.trailing_values(2)[0].clone()).collect())
+        names(set.range((lo, hi)).map(|k| k.values()[0].clone()).collect())
     }
 
     fn names(values: Vec<Value>) -> Vec<String> {
