@@ -7,6 +7,13 @@
 //! it six times larger and cost a cache miss more per probe. So every
 //! operation takes the table's slots, and a row must be in its slot while
 //! the index holds it.
+//!
+//! Growing such an index means hashing every key again, and so reading
+//! every row again: for a table of a million rows, a pause of a fraction
+//! of a second inside one write. The index grows a step at a time
+//! instead, as Redis grows its dictionaries: a full table becomes the old
+//! table, and each insert after moves the entries of a few row slots into
+//! a table twice the size. Lookups meanwhile probe both.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
@@ -20,9 +27,28 @@ use crate::row_store::RowStore;
 #[derive(Debug)]
 pub struct UniqueIndex {
     pub def: UniqueDef,
+    /// Where new entries go.
     slots_by_key: HashTable<RowId>,
+    /// While growing: the table before, and the row slots whose entries
+    /// have yet to move from it.
+    growing: Option<Growing>,
     hasher: DefaultHashBuilder,
 }
+
+#[derive(Debug)]
+struct Growing {
+    old: HashTable<RowId>,
+    next_slot: RowId,
+    end_slot: RowId,
+}
+
+/// Row slots whose entries move to the new table per insert. Twice the
+/// old table's entries fit before the new table is full, so moving more
+/// than one slot per insert finishes first (deleted slots count too).
+const SLOTS_MOVED_PER_INSERT: RowId = 8;
+
+/// A table this small moves at once.
+const GROW_AT_ONCE_BELOW: usize = 4096;
 
 /// The row in `slot`: the index only holds slots whose rows are present.
 fn row_at(slots: &RowStore, slot: RowId) -> &[Value] {
@@ -37,7 +63,12 @@ impl UniqueIndex {
     /// Room for `rows` keys up front (a snapshot's table): growing instead
     /// would rehash every key, reading its row again, at each doubling.
     pub fn with_capacity(def: UniqueDef, rows: usize) -> UniqueIndex {
-        UniqueIndex { def, slots_by_key: HashTable::with_capacity(rows), hasher: DefaultHashBuilder::default() }
+        UniqueIndex {
+            def,
+            slots_by_key: HashTable::with_capacity(rows),
+            growing: None,
+            hasher: DefaultHashBuilder::default(),
+        }
     }
 
     fn hash_of<'a>(&self, values: impl Iterator<Item = &'a Value>) -> u64 {
@@ -69,7 +100,16 @@ impl UniqueIndex {
     /// Approximate heap bytes (INFO memory): a slot and a control byte per
     /// bucket.
     pub fn heap_bytes(&self) -> usize {
-        self.slots_by_key.capacity() * (std::mem::size_of::<RowId>() + 1)
+        let buckets = self.slots_by_key.capacity() + self.growing.as_ref().map_or(0, |g| g.old.capacity());
+        buckets * (std::mem::size_of::<RowId>() + 1)
+    }
+
+    /// The entry in either table that `eq` accepts.
+    fn find(&self, hash: u64, eq: impl Fn(&RowId) -> bool) -> Option<RowId> {
+        match self.slots_by_key.find(hash, &eq) {
+            Some(&slot) => Some(slot),
+            None => self.growing.as_ref().and_then(|g| g.old.find(hash, &eq)).copied(),
+        }
     }
 
     /// The slot of the row whose key is `key`.
@@ -78,7 +118,7 @@ impl UniqueIndex {
             return None;
         }
         let hash = self.hash_of(key.iter());
-        self.slots_by_key.find(hash, |&slot| self.row_has_key(row_at(slots, slot), key)).copied()
+        self.find(hash, |&slot| self.row_has_key(row_at(slots, slot), key))
     }
 
     /// Fails if another row than `except` holds the key of `row`.
@@ -86,8 +126,8 @@ impl UniqueIndex {
         let Some(hash) = self.row_key_hash(row) else {
             return Ok(());
         };
-        match self.slots_by_key.find(hash, |&slot| self.rows_share_key(row_at(slots, slot), row)) {
-            Some(&holder) if Some(holder) != except => {
+        match self.find(hash, |&slot| self.rows_share_key(row_at(slots, slot), row)) {
+            Some(holder) if Some(holder) != except => {
                 let key: Vec<Value> = self.def.columns.iter().map(|&c| row[c].clone()).collect();
                 Err(self.violation(table, &key))
             }
@@ -108,8 +148,10 @@ impl UniqueIndex {
     /// Indexes the row now in `slot` (after a check said its key is free).
     pub fn insert(&mut self, slot: RowId, slots: &RowStore) {
         let Some(hash) = self.row_key_hash(row_at(slots, slot)) else { return };
+        self.make_room(slots);
         let (hasher, columns) = (&self.hasher, &self.def.columns);
         self.slots_by_key.insert_unique(hash, slot, |&other| Self::slot_hash(hasher, columns, slots, other));
+        self.move_some(slots);
     }
 
     /// Indexes the row now in `slot` unless another row holds its key
@@ -118,19 +160,79 @@ impl UniqueIndex {
     pub fn insert_checked(&mut self, table: &TableDef, slot: RowId, slots: &RowStore) -> Result<()> {
         let row = row_at(slots, slot);
         let Some(hash) = self.row_key_hash(row) else { return Ok(()) };
+        self.make_room(slots);
         let (hasher, columns) = (&self.hasher, &self.def.columns);
-        let rehash = |&other: &RowId| Self::slot_hash(hasher, columns, slots, other);
         let same_key = |&other: &RowId| columns.iter().all(|&c| row_at(slots, other).get(c) == row.get(c));
-        match self.slots_by_key.entry(hash, same_key, rehash) {
-            hashbrown::hash_table::Entry::Occupied(o) if *o.get() != slot => {
-                let key: Vec<Value> = columns.iter().map(|&c| row[c].clone()).collect();
+        let rehash = |&other: &RowId| Self::slot_hash(hasher, columns, slots, other);
+        let holder = match self.growing.as_ref().and_then(|g| g.old.find(hash, same_key)) {
+            Some(&holder) => Some(holder),
+            None => match self.slots_by_key.entry(hash, same_key, rehash) {
+                hashbrown::hash_table::Entry::Occupied(o) => Some(*o.get()),
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert(slot);
+                    None
+                }
+            },
+        };
+        self.move_some(slots);
+        match holder {
+            Some(holder) if holder != slot => {
+                let key: Vec<Value> = self.def.columns.iter().map(|&c| row[c].clone()).collect();
                 Err(self.violation(table, &key))
             }
-            hashbrown::hash_table::Entry::Occupied(_) => Ok(()),
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(slot);
-                Ok(())
+            _ => Ok(()),
+        }
+    }
+
+    /// Before an insert into a full table: the table becomes the old one
+    /// and a table twice its size takes new entries (any growth still
+    /// under way finishes first).
+    fn make_room(&mut self, slots: &RowStore) {
+        if self.slots_by_key.len() < self.slots_by_key.capacity() {
+            return;
+        }
+        self.finish_growing(slots);
+        let bigger = HashTable::with_capacity((self.slots_by_key.len() * 2).max(16));
+        let old = std::mem::replace(&mut self.slots_by_key, bigger);
+        if old.is_empty() {
+            return;
+        }
+        self.growing = Some(Growing { old, next_slot: 0, end_slot: slots.slot_count() as RowId });
+        if self.growing.as_ref().is_some_and(|g| g.old.len() < GROW_AT_ONCE_BELOW) {
+            self.finish_growing(slots);
+        }
+    }
+
+    /// Moves the entries of the next few row slots out of the old table.
+    fn move_some(&mut self, slots: &RowStore) {
+        let Some(g) = &mut self.growing else { return };
+        let end = g.next_slot.saturating_add(SLOTS_MOVED_PER_INSERT).min(g.end_slot);
+        let (hasher, columns) = (&self.hasher, &self.def.columns);
+        for slot in g.next_slot..end {
+            let row = row_at(slots, slot);
+            if columns.iter().any(|&c| row.get(c).is_none_or(Value::is_null)) {
+                continue;
             }
+            let hash = Self::slot_hash(hasher, columns, slots, slot);
+            if let Ok(entry) = g.old.find_entry(hash, |&s| s == slot) {
+                entry.remove();
+                self.slots_by_key.insert_unique(hash, slot, |&other| Self::slot_hash(hasher, columns, slots, other));
+            }
+        }
+        g.next_slot = end;
+        if g.next_slot >= g.end_slot || g.old.is_empty() {
+            self.finish_growing(slots);
+        }
+    }
+
+    /// Moves every entry left in the old table.
+    fn finish_growing(&mut self, slots: &RowStore) {
+        let Some(g) = self.growing.take() else { return };
+        let (hasher, columns) = (&self.hasher, &self.def.columns);
+        self.slots_by_key.reserve(g.old.len(), |&other| Self::slot_hash(hasher, columns, slots, other));
+        for slot in g.old {
+            let hash = Self::slot_hash(hasher, columns, slots, slot);
+            self.slots_by_key.insert_unique(hash, slot, |&other| Self::slot_hash(hasher, columns, slots, other));
         }
     }
 
@@ -140,6 +242,10 @@ impl UniqueIndex {
         let Some(hash) = self.row_key_hash(row) else { return };
         if let Ok(entry) = self.slots_by_key.find_entry(hash, |&s| s == slot) {
             entry.remove();
+        } else if let Some(g) = &mut self.growing {
+            if let Ok(entry) = g.old.find_entry(hash, |&s| s == slot) {
+                entry.remove();
+            }
         }
     }
 
@@ -161,11 +267,11 @@ impl UniqueIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.slots_by_key.len()
+        self.slots_by_key.len() + self.growing.as_ref().map_or(0, |g| g.old.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots_by_key.is_empty()
+        self.len() == 0
     }
 }
 
@@ -237,5 +343,67 @@ mod tests {
         assert!(matches!(index.insert_checked(&def, slot, &slots), Err(Error::Constraint(_))));
         assert_eq!(index.len(), 100);
         assert_eq!(index.get(&[Value::Int(42), Value::text("x")], &slots), Some(42));
+    }
+
+    #[test]
+    fn growing_a_step_at_a_time_keeps_every_key_found() {
+        let def = table();
+        let mut index = UniqueIndex::new(def.uniques[0].clone());
+        let mut slots = RowStore::new(3);
+        let row = |a: i64| -> Row { vec![Value::Int(a), Value::text("k"), Value::Int(0)].into() };
+        let key = |a: i64| [Value::Int(a), Value::text("k")];
+        // Which key each live slot holds, the reference.
+        let mut live: std::collections::HashMap<i64, RowId> = std::collections::HashMap::new();
+        let mut free: Vec<RowId> = Vec::new();
+        let mut steps_while_growing = 0;
+        let mut state = 7u64;
+        for n in 0..40_000i64 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let pick = (state >> 33) as i64 % (n + 1);
+            match state % 10 {
+                // Delete a key (its slot is reused later, as a table does).
+                0 | 1 if live.contains_key(&pick) => {
+                    let slot = live.remove(&pick).unwrap();
+                    let gone = slots.take(slot).unwrap();
+                    index.remove(&gone, slot);
+                    free.push(slot);
+                }
+                // Change a key: out under the old, in under the new.
+                2 if live.contains_key(&pick) && !live.contains_key(&(pick + 1_000_000)) => {
+                    let slot = live.remove(&pick).unwrap();
+                    let old = slots.replace(slot, row(pick + 1_000_000)).unwrap();
+                    index.remove(&old, slot);
+                    index.insert(slot, &slots);
+                    live.insert(pick + 1_000_000, slot);
+                }
+                _ => {
+                    let a = n + 2_000_000;
+                    let r = row(a);
+                    let slot = free.pop().unwrap_or_else(|| slots.push_slot() as RowId);
+                    if n % 3 == 0 {
+                        slots.put(slot, r);
+                        index.insert_checked(&def, slot, &slots).unwrap();
+                    } else {
+                        index.check(&def, &r, None, &slots).unwrap();
+                        slots.put(slot, r);
+                        index.insert(slot, &slots);
+                    }
+                    live.insert(a, slot);
+                }
+            }
+            steps_while_growing += usize::from(index.growing.is_some());
+            assert_eq!(index.len(), live.len());
+            if n % 1499 == 0 || (index.growing.is_some() && n % 211 == 0) {
+                for (a, slot) in &live {
+                    assert_eq!(index.get(&key(*a), &slots), Some(*slot), "key {a} after step {n}");
+                }
+                assert_eq!(index.get(&key(pick - 5_000_000), &slots), None);
+            }
+        }
+        assert!(steps_while_growing > 1000, "the index never grew a step at a time");
+        // A taken key is refused while growing too.
+        for (a, _) in live.iter().take(100) {
+            assert!(index.check(&def, &row(*a), None, &slots).is_err());
+        }
     }
 }
