@@ -218,6 +218,7 @@ impl Database {
         a: &mut crate::structures::AggregateView,
         pending: &HashMap<StructureId, Structure>,
     ) -> Result<()> {
+        a.begin_bulk();
         for (_, row) in anchor.rows() {
             if let Some(c) = a.partial_contribution(row)? {
                 a.apply_partial(&c, 1);
@@ -233,6 +234,7 @@ impl Database {
                 a.apply_move(&m);
             }
         }
+        a.finish_bulk();
         Ok(())
     }
 

@@ -131,11 +131,13 @@ impl AggregateView {
         self.shape.ranked = false;
     }
 
-    /// Ends a bulk load: ranks every key's groups once.
+    /// Ends a bulk load: ranks every key's groups once, and gives back
+    /// the room the groups' vectors grew into.
     pub fn finish_bulk(&mut self) {
         self.shape.ranked = self.spec.output.is_some();
-        if self.shape.ranked {
-            for kg in self.keys.values_mut() {
+        for kg in self.keys.values_mut() {
+            kg.groups.shrink_to_fit();
+            if self.shape.ranked {
                 let mut ranks: Vec<OrderedKey> = kg
                     .groups
                     .iter()
@@ -144,6 +146,10 @@ impl AggregateView {
                 ranks.sort_unstable();
                 kg.ranked = OrderedSet::from_sorted(ranks);
             }
+        }
+        self.keys.shrink_to_fit();
+        if let Some(p) = &mut self.partials {
+            p.shrink_to_fit();
         }
     }
 

@@ -42,6 +42,14 @@ impl<G> GroupMap<G> {
         self.len() == 0
     }
 
+    /// Gives back the room a bulk build's growth left over.
+    pub fn shrink_to_fit(&mut self) {
+        match self {
+            GroupMap::Sorted(v) => v.shrink_to_fit(),
+            GroupMap::Hashed(m) => m.shrink_to_fit(),
+        }
+    }
+
     pub fn get(&self, group: &[Value]) -> Option<&G> {
         match self {
             GroupMap::Sorted(v) => v.binary_search_by(|(k, _)| k.as_slice().cmp(group)).ok().map(|i| &v[i].1),

@@ -53,6 +53,14 @@ impl Partials {
             })
     }
 
+    /// Gives back the room a bulk build's growth left over.
+    pub fn shrink_to_fit(&mut self) {
+        for inner in self.by_join.values_mut() {
+            inner.shrink_to_fit();
+        }
+        self.by_join.shrink_to_fit();
+    }
+
     pub fn join_keys(&self) -> Vec<Key> {
         self.by_join.keys().cloned().collect()
     }
