@@ -42,6 +42,16 @@ struct Growing {
     end_slot: RowId,
 }
 
+impl Growing {
+    /// A probe of the old table: only while growing, and only after the
+    /// new table missed, so kept out of the lookups' inlined path.
+    #[cold]
+    #[inline(never)]
+    fn find_old(&self, hash: u64, eq: &dyn Fn(&RowId) -> bool) -> Option<RowId> {
+        self.old.find(hash, eq).copied()
+    }
+}
+
 /// Row slots whose entries move to the new table per insert. Twice the
 /// old table's entries fit before the new table is full, so moving more
 /// than one slot per insert finishes first (deleted slots count too).
@@ -105,11 +115,12 @@ impl UniqueIndex {
     }
 
     /// The entry in either table that `eq` accepts.
+    #[inline]
     fn find(&self, hash: u64, eq: impl Fn(&RowId) -> bool) -> Option<RowId> {
-        match self.slots_by_key.find(hash, &eq) {
-            Some(&slot) => Some(slot),
-            None => self.growing.as_ref().and_then(|g| g.old.find(hash, &eq)).copied(),
+        if let Some(&slot) = self.slots_by_key.find(hash, &eq) {
+            return Some(slot);
         }
+        self.growing.as_ref().and_then(|g| g.find_old(hash, &eq))
     }
 
     /// The slot of the row whose key is `key`.
