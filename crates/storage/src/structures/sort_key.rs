@@ -467,7 +467,24 @@ fn kind_of(header: u8) -> (u8, bool) {
     }
 }
 
+/// The value a part encodes. An ascending integer that its float holds
+/// exactly (a ranking's group values, mostly) takes a short path.
+#[inline]
 fn decode_value(header: u8, payload: &[u8]) -> Value {
+    const EXACT_INTEGER: u16 = ((TAIL_ZERO as u16) << 1) | 1;
+    if header == NUMBER {
+        if let (Some(bits), Some(&[t0, t1])) = (payload.get(..8), payload.get(8..NUMBER_LEN)) {
+            if u16::from_be_bytes([t0, t1]) == EXACT_INTEGER {
+                if let Ok(bits) = <[u8; 8]>::try_from(bits) {
+                    return Value::Int(float_from_bits(u64::from_be_bytes(bits)) as i64);
+                }
+            }
+        }
+    }
+    decode_any(header, payload)
+}
+
+fn decode_any(header: u8, payload: &[u8]) -> Value {
     let (kind, descending) = kind_of(header);
     let flip = if descending { 0xFF } else { 0 };
     let word = |at: usize| {
