@@ -52,9 +52,8 @@ impl Growing {
     }
 }
 
-/// Row slots whose entries move to the new table per insert. Twice the
-/// old table's entries fit before the new table is full, so moving more
-/// than one slot per insert finishes first (deleted slots count too).
+/// Row slots whose entries move to the new table per insert (see
+/// `make_room` for the room that leaves).
 const SLOTS_MOVED_PER_INSERT: RowId = 8;
 
 /// A table this small moves at once.
@@ -203,7 +202,13 @@ impl UniqueIndex {
             return;
         }
         self.finish_growing(slots);
-        let bigger = HashTable::with_capacity((self.slots_by_key.len() * 2).max(16));
+        // Room for the entries to move and for an insert per eight slots
+        // visited until they have: a table with many free slots or NULL
+        // keys takes longer to walk than twice its entries would allow,
+        // and a full table would grow by itself, all at once.
+        let entries = self.slots_by_key.len();
+        let walk = slots.slot_count() / SLOTS_MOVED_PER_INSERT as usize;
+        let bigger = HashTable::with_capacity((entries * 2).max(entries + walk + 1).max(16));
         let old = std::mem::replace(&mut self.slots_by_key, bigger);
         if old.is_empty() {
             return;
@@ -416,5 +421,30 @@ mod tests {
         for (a, _) in live.iter().take(100) {
             assert!(index.check(&def, &row(*a), None, &slots).is_err());
         }
+    }
+
+    #[test]
+    fn a_table_of_mostly_null_keys_grows_without_a_pause() {
+        let def = table();
+        let mut index = UniqueIndex::new(def.uniques[0].clone());
+        let mut slots = RowStore::new(3);
+        // One key in eleven is NULL-free: walking the slots takes far
+        // longer than twice the index's entries.
+        let mut grown_capacity = None;
+        for a in 0..200_000i64 {
+            let b = if a % 11 == 0 { Value::text("k") } else { Value::Null };
+            let slot = slots.push_slot() as RowId;
+            slots.put(slot, vec![Value::Int(a), b, Value::Int(0)].into());
+            index.insert(slot, &slots);
+            match (&index.growing, grown_capacity) {
+                (Some(_), None) => grown_capacity = Some(index.slots_by_key.capacity()),
+                // The new table never grows by itself (all at once) while
+                // the old one empties into it.
+                (Some(_), Some(c)) => assert_eq!(index.slots_by_key.capacity(), c, "grew at once at row {a}"),
+                (None, _) => grown_capacity = None,
+            }
+        }
+        assert_eq!(index.len(), 200_000 / 11 + 1);
+        assert_eq!(index.get(&[Value::Int(110), Value::text("k")], &slots), Some(110));
     }
 }

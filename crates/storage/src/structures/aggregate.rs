@@ -272,10 +272,13 @@ impl AggregateView {
         if let Some(kg) = key_groups {
             if self.spec.output.is_some() {
                 for entry in kg.ranked.iter() {
-                    let group = group_of_rank(entry, self.spec.group.len());
-                    let Some(g) = kg.groups.get(&group) else { continue };
+                    // The row shows the group's values as stored (a
+                    // ranked entry holds -0 as the 0 it equals).
+                    let Some((group, g)) = kg.groups.get_key_value(&group_of_rank(entry, self.spec.group.len())) else {
+                        continue;
+                    };
                     produced = true;
-                    if !visit(group_row(&self.aggs, &group, g, range)?.unwrap_or_default())? {
+                    if !visit(group_row(&self.aggs, group, g, range)?.unwrap_or_default())? {
                         return Ok(());
                     }
                 }

@@ -50,10 +50,13 @@ impl<G> GroupMap<G> {
         }
     }
 
-    pub fn get(&self, group: &[Value]) -> Option<&G> {
+    /// The group's key as stored (the values it was made with) and state.
+    pub fn get_key_value(&self, group: &[Value]) -> Option<(&Key, &G)> {
         match self {
-            GroupMap::Sorted(v) => v.binary_search_by(|(k, _)| k.as_slice().cmp(group)).ok().map(|i| &v[i].1),
-            GroupMap::Hashed(m) => m.get(group),
+            GroupMap::Sorted(v) => {
+                v.binary_search_by(|(k, _)| k.as_slice().cmp(group)).ok().map(|i| (&v[i].0, &v[i].1))
+            }
+            GroupMap::Hashed(m) => m.get_key_value(group),
         }
     }
 
@@ -186,8 +189,8 @@ mod tests {
                 *g += 1;
             }
             assert_eq!(m.len(), 5);
-            assert_eq!(m.get(&[Value::Int(1)]), Some(&2));
-            assert_eq!(m.get(&[Value::Int(2)]), None);
+            assert_eq!(m.get_key_value(&[Value::Int(1)]).map(|(_, g)| g), Some(&2));
+            assert_eq!(m.get_key_value(&[Value::Int(2)]).map(|(_, g)| g), None);
             m.remove(&[Value::Int(5)]);
             m.remove(&[Value::Int(4)]);
             assert_eq!(m.len(), 4);
@@ -214,6 +217,6 @@ mod tests {
         }
         assert!(!m.is_sorted());
         assert_eq!(m.len(), SORTED_MAX + 10);
-        assert_eq!(m.get(&[Value::Int(3)]), Some(&3));
+        assert_eq!(m.get_key_value(&[Value::Int(3)]).map(|(_, g)| g), Some(&3));
     }
 }

@@ -7,9 +7,12 @@
 //! Each part is a header byte, then its payload:
 //! - The header places NULLs (first or last, whatever the direction) and
 //!   orders the kinds of values as `Value::sql_cmp` does. Integers and
-//!   floats share one kind, ordered by their numeric value (a range bound
-//!   on one finds the other; an integer and a float that are equal get
-//!   different keys, but the binder gives each position one type).
+//!   floats share one kind, ordered by their numeric value. A range bound
+//!   on one finds the other: a float bound takes in every integer that
+//!   rounds to it, as `sql_cmp` compares them. An integer and a float that
+//!   are equal get different keys, and an integer bound past 2^53 over
+//!   floats is exact where `sql_cmp` rounds; the binder gives each
+//!   position one type, so only bounds ever mix the two.
 //! - A descending part has its payload's bits inverted.
 //! - The row identity comes last, so equal sort values keep distinct
 //!   entries.
@@ -128,7 +131,7 @@ impl OrderedKey {
             ID_ONE => Some(Identity::One(read_u32(payload, 0)?)),
             ID_MANY => {
                 let ids: Option<Vec<RowId>> =
-                    (0..payload.len().saturating_sub(2) / 4).map(|i| read_u32(payload, 2 + 4 * i)).collect();
+                    (0..payload.len().saturating_sub(4) / 4).map(|i| read_u32(payload, 4 + 4 * i)).collect();
                 Some(Identity::Many(ids?.into_boxed_slice()))
             }
             _ => None,
@@ -264,9 +267,12 @@ impl KeyBuf {
                 self.bytes.extend_from_slice(&id.to_be_bytes());
             }
             Identity::Many(ids) => {
+                // A view's row identity has a slot per join step: far
+                // fewer than a u32 counts.
+                let count = u32::try_from(ids.len()).unwrap_or(u32::MAX);
                 self.bytes.push(ID_MANY);
-                self.bytes.extend_from_slice(&(ids.len().min(u16::MAX as usize) as u16).to_be_bytes());
-                for id in ids.iter() {
+                self.bytes.extend_from_slice(&count.to_be_bytes());
+                for id in ids.iter().take(count as usize) {
                     self.bytes.extend_from_slice(&id.to_be_bytes());
                 }
             }
@@ -310,9 +316,12 @@ impl KeyBuf {
                 11
             }
             Value::Float(x) => {
+                // A float equals (by `sql_cmp`) every integer that rounds
+                // to it, so its bounds take in all of their tails.
                 let tail = match tie {
-                    Tie::Exact | Tie::Lowest => TAIL_ZERO << 1,
-                    Tie::Highest => (TAIL_ZERO << 1) | 1,
+                    Tie::Exact => TAIL_ZERO << 1,
+                    Tie::Lowest => 0,
+                    Tie::Highest => i64::from(u16::MAX),
                 };
                 fixed[0] = header(NUMBER);
                 fixed[1..9].copy_from_slice(&float_bits(*x).to_be_bytes());
@@ -434,7 +443,7 @@ fn part_len(header: u8, rest: &[u8]) -> usize {
     let len = match header {
         NULL_FIRST | NULL_LAST | MIN | MAX => 0,
         ID_ONE => 4,
-        ID_MANY => 2 + 4 * rest.get(..2).map_or(0, |n| u16::from_be_bytes([n[0], n[1]]) as usize),
+        ID_MANY => 4usize.saturating_add(4usize.saturating_mul(read_u32(rest, 0).map_or(0, |n| n as usize))),
         _ => match kind_of(header) {
             (BOOL, _) => 1,
             (NUMBER, _) => NUMBER_LEN,
@@ -460,10 +469,9 @@ fn part_len(header: u8, rest: &[u8]) -> usize {
 
 /// A value header's kind and whether it is descending.
 fn kind_of(header: u8) -> (u8, bool) {
-    if header & 0x0F == DESCENDING_BASE & 0x0F {
-        (DESCENDING_BASE - header, true)
-    } else {
-        (header, false)
+    match DESCENDING_BASE.checked_sub(header) {
+        Some(kind) if header & 0x0F == DESCENDING_BASE & 0x0F => (kind, true),
+        _ => (header, false),
     }
 }
 
@@ -792,6 +800,54 @@ mod tests {
             assert_eq!(run(&s, None, Some((f(2.0), true))), to_2, "desc={d} nulls_first={n} <=2.0");
             assert_eq!(run(&s, None, Some((i(2), false))), names(vec![i(1)]), "desc={d} nulls_first={n} <2");
             assert!(run(&s, None, Some((i(1), false))).is_empty(), "desc={d} nulls_first={n} <1");
+        }
+    }
+
+    #[test]
+    fn float_bounds_take_in_the_integers_that_round_to_them() {
+        let big = 1i64 << 53;
+        let entries: Vec<Value> = (-2..8).map(|d| Value::Int(big + d)).collect();
+        for (d, n) in [(false, false), (false, true), (true, true), (true, false)] {
+            let s = spec(d, n);
+            let mut set = BTreeSet::new();
+            for (i, v) in entries.iter().enumerate() {
+                set.insert(ordered_key(std::slice::from_ref(v), std::slice::from_ref(&s), &Identity::One(i as u32)));
+            }
+            for bound in [big as f64, (big + 4) as f64, (big + 6) as f64] {
+                let b = Value::Float(bound);
+                for (lower, upper) in [
+                    (Some((b.clone(), true)), None),
+                    (Some((b.clone(), false)), None),
+                    (None, Some((b.clone(), true))),
+                    (None, Some((b.clone(), false))),
+                ] {
+                    let keep = |v: &Value| {
+                        let ok = |(x, inclusive): &(Value, bool), want: Ordering| match v.sql_cmp(x) {
+                            Some(Ordering::Equal) => *inclusive,
+                            Some(o) => o == want,
+                            None => false,
+                        };
+                        lower.as_ref().is_none_or(|l| ok(l, Ordering::Greater))
+                            && upper.as_ref().is_none_or(|u| ok(u, Ordering::Less))
+                    };
+                    let want = names(entries.iter().filter(|v| keep(v)).cloned().collect());
+                    let (lo, hi) = range_bounds(&s, lower.clone(), upper.clone());
+                    let got = names(set.range((lo, hi)).map(|k| k.values()[0].clone()).collect());
+                    assert_eq!(got, want, "desc={d} nulls_first={n} {lower:?} {upper:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stray_headers_decode_without_panicking() {
+        for header in 0..=u8::MAX {
+            for tail in [&[][..], &[0][..], &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF][..], &[0, 0, 0, 9][..]] {
+                let mut bytes = vec![header];
+                bytes.extend_from_slice(tail);
+                let key = OrderedKey::from_bytes(&bytes);
+                let _ = (key.identity(), key.trailing_values(2), format!("{key:?}"));
+            }
         }
     }
 }
