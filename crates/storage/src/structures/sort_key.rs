@@ -16,6 +16,11 @@
 //! - A descending part has its payload's bits inverted.
 //! - The row identity comes last, so equal sort values keep distinct
 //!   entries.
+//! - A key whose last parts a reader decodes (a ranking's group values,
+//!   a row index's identity) ends with their length in one byte, so they
+//!   are found without walking the parts before them. Those parts already
+//!   tell any two entries of a set apart, so the byte never decides an
+//!   order.
 //! - Range bounds end in a byte below (`MIN`) or above (`MAX`) every
 //!   header, so a bound on the first part's value covers every entry with
 //!   that value, whatever follows it.
