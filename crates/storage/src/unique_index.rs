@@ -59,6 +59,20 @@ const SLOTS_MOVED_PER_INSERT: RowId = 8;
 /// A table this small moves at once.
 const GROW_AT_ONCE_BELOW: usize = 4096;
 
+/// The hash of `row`'s key on `columns`, or `None` if a key column is
+/// NULL (NULLs are never equal, so such rows are not indexed and never
+/// conflict). Hashes the values in order, as a lookup hashes its key.
+fn key_hash(hasher: &DefaultHashBuilder, columns: &[usize], row: &[Value]) -> Option<u64> {
+    if columns.iter().any(|&c| row.get(c).is_none_or(Value::is_null)) {
+        return None;
+    }
+    let mut h = hasher.build_hasher();
+    for &c in columns {
+        row[c].hash(&mut h);
+    }
+    Some(h.finish())
+}
+
 /// The row in `slot`: the index only holds slots whose rows are present.
 fn row_at(slots: &RowStore, slot: RowId) -> &[Value] {
     slots.get(slot).unwrap_or(&[])
@@ -88,14 +102,8 @@ impl UniqueIndex {
         h.finish()
     }
 
-    /// The hash of `row`'s key, or `None` if a key column is NULL (NULLs
-    /// are never equal, so such rows are not indexed and never conflict).
     fn row_key_hash(&self, row: &[Value]) -> Option<u64> {
-        let columns = &self.def.columns;
-        if columns.iter().any(|&c| row.get(c).is_none_or(Value::is_null)) {
-            return None;
-        }
-        Some(self.hash_of(columns.iter().map(|&c| &row[c])))
+        key_hash(&self.hasher, &self.def.columns, row)
     }
 
     fn row_has_key(&self, row: &[Value], key: &[Value]) -> bool {
@@ -148,11 +156,7 @@ impl UniqueIndex {
     /// The hash of the key of the row in `slot`, for moving entries when
     /// the table grows (every indexed row has a key without NULLs).
     fn slot_hash(hasher: &DefaultHashBuilder, columns: &[usize], slots: &RowStore, slot: RowId) -> u64 {
-        let mut h = hasher.build_hasher();
-        for &c in columns {
-            row_at(slots, slot).get(c).unwrap_or(&Value::Null).hash(&mut h);
-        }
-        h.finish()
+        key_hash(hasher, columns, row_at(slots, slot)).unwrap_or(0)
     }
 
     /// Indexes the row now in `slot` (after a check said its key is free).
@@ -225,11 +229,7 @@ impl UniqueIndex {
         let end = g.next_slot.saturating_add(SLOTS_MOVED_PER_INSERT).min(g.end_slot);
         let (hasher, columns) = (&self.hasher, &self.def.columns);
         for slot in g.next_slot..end {
-            let row = row_at(slots, slot);
-            if columns.iter().any(|&c| row.get(c).is_none_or(Value::is_null)) {
-                continue;
-            }
-            let hash = Self::slot_hash(hasher, columns, slots, slot);
+            let Some(hash) = key_hash(hasher, columns, row_at(slots, slot)) else { continue };
             if let Ok(entry) = g.old.find_entry(hash, |&s| s == slot) {
                 entry.remove();
                 self.slots_by_key.insert_unique(hash, slot, |&other| Self::slot_hash(hasher, columns, slots, other));

@@ -274,7 +274,8 @@ impl AggregateView {
                 for entry in kg.ranked.iter() {
                     // The row shows the group's values as stored (a
                     // ranked entry holds -0 as the 0 it equals).
-                    let Some((group, g)) = kg.groups.get_key_value(&group_of_rank(entry, self.spec.group.len())) else {
+                    let Some((group, g)) = kg.groups.get_key_value(&entry.trailing_values(self.spec.group.len()))
+                    else {
                         continue;
                     };
                     produced = true;
@@ -411,12 +412,6 @@ fn rank_parts(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: &Group, ke
     }
     key.end_tail();
     true
-}
-
-/// The group values at the end of a ranked entry, on the stack for the
-/// usual few (a top-N read does this for every row it returns).
-fn group_of_rank(entry: &OrderedKey, width: usize) -> smallvec::SmallVec<[Value; 4]> {
-    entry.trailing_values(width)
 }
 
 #[cfg(test)]
