@@ -480,24 +480,29 @@ fn kind_of(header: u8) -> (u8, bool) {
     }
 }
 
-/// The value a part encodes. An ascending integer that its float holds
-/// exactly (a ranking's group values, mostly) takes a short path.
+/// A number's payload (see `NUMBER_LEN`), its bytes inverted if `flip`
+/// is 0xFF.
 #[inline]
-fn decode_value(header: u8, payload: &[u8]) -> Value {
-    const EXACT_INTEGER: u16 = ((TAIL_ZERO as u16) << 1) | 1;
-    if header == NUMBER {
-        if let (Some(bits), Some(&[t0, t1])) = (payload.get(..8), payload.get(8..NUMBER_LEN)) {
-            if u16::from_be_bytes([t0, t1]) == EXACT_INTEGER {
-                if let Ok(bits) = <[u8; 8]>::try_from(bits) {
-                    return Value::Int(float_from_bits(u64::from_be_bytes(bits)) as i64);
-                }
-            }
-        }
-    }
-    decode_any(header, payload)
+fn decode_number(payload: &[u8], flip: u8) -> Option<Value> {
+    let bits =
+        u64::from_be_bytes(<[u8; 8]>::try_from(payload.get(..8)?).ok()?) ^ (u64::from(flip) * 0x0101_0101_0101_0101);
+    let &[t0, t1] = payload.get(8..NUMBER_LEN)? else { return None };
+    let rounded = float_from_bits(bits);
+    let tail = i64::from(u16::from_be_bytes([t0 ^ flip, t1 ^ flip]));
+    Some(if tail & 1 == 1 { Value::Int(join_integer(rounded, (tail >> 1) - TAIL_ZERO)) } else { Value::Float(rounded) })
 }
 
-fn decode_any(header: u8, payload: &[u8]) -> Value {
+/// The value a part encodes. Ascending numbers (a ranking's group values,
+/// mostly) are decoded in line; the rest out of line.
+#[inline]
+fn decode_value(header: u8, payload: &[u8]) -> Value {
+    if header == NUMBER {
+        return decode_number(payload, 0).unwrap_or(Value::Null);
+    }
+    decode_other(header, payload)
+}
+
+fn decode_other(header: u8, payload: &[u8]) -> Value {
     let (kind, descending) = kind_of(header);
     let flip = if descending { 0xFF } else { 0 };
     let word = |at: usize| {
@@ -508,16 +513,7 @@ fn decode_any(header: u8, payload: &[u8]) -> Value {
     };
     match kind {
         BOOL => payload.first().map_or(Value::Null, |b| Value::Bool(b ^ flip != 0)),
-        NUMBER => {
-            let (Some(bits), Some(tail)) = (word(0), payload.get(8..10)) else { return Value::Null };
-            let rounded = float_from_bits(bits);
-            let tail = i64::from(u16::from_be_bytes([tail[0] ^ flip, tail[1] ^ flip]));
-            if tail & 1 == 1 {
-                Value::Int(join_integer(rounded, (tail >> 1) - TAIL_ZERO))
-            } else {
-                Value::Float(rounded)
-            }
-        }
+        NUMBER => decode_number(payload, flip).unwrap_or(Value::Null),
         TIMESTAMP => word(0).map_or(Value::Null, |w| Value::Timestamp((w ^ (1 << 63)) as i64)),
         TEXT | BYTES => {
             let mut raw = Vec::with_capacity(payload.len());
