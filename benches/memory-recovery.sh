@@ -4,7 +4,7 @@
 #  - resident memory after loading, per table and derived structure (INFO
 #    memory), against the size of the same rows as CSV;
 #  - restart time from the log alone, then from a snapshot (rows loaded and
-#    every index and view rebuilt).
+#    every index and view rebuilt), with each restart's peak resident set.
 # Usage: benches/memory-recovery.sh
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -35,6 +35,9 @@ restart() { # restart LABEL
   local t1; t1=$(date +%s.%N)
   local line; line=$(grep 'recovered' "$WORK/aotdb-$PORT.log" | tail -1 | sed 's/.*recovered //')
   awk -v l="$1" -v a="$t0" -v b="$t1" -v s="$line" 'BEGIN{printf "restart from %-9s %6.1f s to first PONG (%s)\n", l, b-a, s}'
+  # A restart needs room for its peak, not only for what it ends with.
+  local used; used=$(redis-cli -p $PORT INFO memory | tr -d '\r' | awk -F: '$1=="used_memory"{print $2}')
+  awk -v l="$1" -v u="$used" '/^VmHWM/{peak=$2} /^VmRSS/{now=$2} END{printf "restart from %-9s peak resident %.0f MB, resident after %.0f MB, allocated %.0f MB\n", l, peak/1e3, now/1e3, u/1e6}' "/proc/${PIDS[-1]}/status"
 }
 restart log
 redis-cli -p $PORT SAVE >/dev/null

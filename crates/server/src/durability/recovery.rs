@@ -8,7 +8,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::time::Instant;
 
-use aotdb_storage::persist::log::{log_file_name, log_header, scan_log, LogEnd, LOG_HEADER_LEN};
+use aotdb_storage::persist::log::{for_each_record, log_file_name, log_header, LogEnd, LOG_HEADER_LEN};
 use aotdb_storage::persist::snapshot::read_snapshot;
 
 use super::files::{sync_dir, DataDir};
@@ -79,10 +79,9 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
             ));
         }
         let data = fs::read(path).map_err(|e| io(&format!("cannot read {}", path.display()), e))?;
-        let scan = scan_log(&data);
-        for r in &scan.records {
+        let end = for_each_record(&data, |r| {
             if r.seq <= last_seq {
-                continue;
+                return Ok(());
             }
             if r.seq != last_seq + 1 {
                 return Err(format!("{}: record {} follows record {}", path.display(), r.seq, last_seq));
@@ -92,8 +91,9 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
                 .map_err(|e| format!("{}: record {} does not replay: {e}", path.display(), r.seq))?;
             last_seq = r.seq;
             records += 1;
-        }
-        match scan.end {
+            Ok(())
+        })?;
+        match end {
             LogEnd::Clean => {}
             LogEnd::TornTail { offset, reason } if is_last => {
                 tracing::warn!(

@@ -172,39 +172,52 @@ pub struct LogScan {
 /// Reads every record of a log file's contents.
 pub fn scan_log(data: &[u8]) -> LogScan {
     let mut records = Vec::new();
+    let end = match for_each_record(data, |r| {
+        records.push(r);
+        Ok::<(), std::convert::Infallible>(())
+    }) {
+        Ok(end) => end,
+        Err(never) => match never {},
+    };
+    LogScan { records, end }
+}
+
+/// Hands each record of a log file's contents to `visit` in order, as it
+/// is decoded, and says how the file ends. A replay holds one decoded
+/// record at a time this way: decoding a whole file first held every
+/// record at once, several times the file's size, and a restart from the
+/// log kept that memory. An error from `visit` stops the scan.
+pub fn for_each_record<E>(data: &[u8], mut visit: impl FnMut(LoggedRecord) -> Result<(), E>) -> Result<LogEnd, E> {
     if data.len() < LOG_HEADER_LEN {
         // Created but the header never made it to disk.
-        let end = if data.is_empty() {
+        return Ok(if data.is_empty() {
             LogEnd::Clean
         } else {
             LogEnd::TornTail { offset: 0, reason: "header incomplete".into() }
-        };
-        return LogScan { records, end };
+        });
     }
     if &data[..8] != LOG_MAGIC {
-        return LogScan { records, end: LogEnd::Damaged { offset: 0, reason: "not an aotdb log file".into() } };
+        return Ok(LogEnd::Damaged { offset: 0, reason: "not an aotdb log file".into() });
     }
     let version = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
     if version != LOG_VERSION {
-        return LogScan {
-            records,
-            end: LogEnd::Damaged { offset: 8, reason: format!("log format version {version} is not supported") },
-        };
+        return Ok(LogEnd::Damaged { offset: 8, reason: format!("log format version {version} is not supported") });
     }
     let mut at = LOG_HEADER_LEN;
+    let mut last_seq: Option<u64> = None;
     loop {
         let problem = match read_frame(data, at) {
-            FrameRead::End => return LogScan { records, end: LogEnd::Clean },
+            FrameRead::End => return Ok(LogEnd::Clean),
             FrameRead::Frame(payload, next) => match decode_record(payload) {
                 Ok(r) => {
-                    if let Some(last) = records.last() {
-                        let last: &LoggedRecord = last;
-                        if r.seq != last.seq + 1 {
-                            let reason = format!("sequence jumps from {} to {}", last.seq, r.seq);
-                            return LogScan { records, end: LogEnd::Damaged { offset: at as u64, reason } };
+                    if let Some(last) = last_seq {
+                        if r.seq != last + 1 {
+                            let reason = format!("sequence jumps from {last} to {}", r.seq);
+                            return Ok(LogEnd::Damaged { offset: at as u64, reason });
                         }
                     }
-                    records.push(r);
+                    last_seq = Some(r.seq);
+                    visit(r)?;
                     at = next;
                     continue;
                 }
@@ -214,13 +227,11 @@ pub fn scan_log(data: &[u8]) -> LogScan {
             FrameRead::Damaged(e) => e,
         };
         // A bad record is a torn tail only if no good record follows it.
-        let last_seq = records.last().map(|r| r.seq);
-        let end = if valid_record_after(data, at + 1, last_seq) {
+        return Ok(if valid_record_after(data, at + 1, last_seq) {
             LogEnd::Damaged { offset: at as u64, reason: problem }
         } else {
             LogEnd::TornTail { offset: at as u64, reason: problem }
-        };
-        return LogScan { records, end };
+        });
     }
 }
 
