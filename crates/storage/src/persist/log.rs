@@ -298,4 +298,26 @@ mod tests {
         last[n - 2] ^= 1;
         assert!(matches!(scan_log(&last).end, LogEnd::TornTail { .. }));
     }
+
+    #[test]
+    fn records_are_visited_in_order_and_a_visitor_error_stops_the_scan() {
+        let data = log_of(50);
+        let mut seen = Vec::new();
+        let end = for_each_record(&data, |r| {
+            seen.push(r.seq);
+            if r.seq == 20 {
+                return Err("stop");
+            }
+            Ok(())
+        });
+        assert_eq!(end.unwrap_err(), "stop");
+        assert_eq!(seen, (1..=20).collect::<Vec<u64>>());
+        let mut all = Vec::new();
+        let end = for_each_record(&data, |r| {
+            all.push(r.seq);
+            Ok::<(), ()>(())
+        });
+        assert!(matches!(end, Ok(LogEnd::Clean)));
+        assert_eq!(all, scan_log(&data).records.iter().map(|r| r.seq).collect::<Vec<_>>());
+    }
 }
