@@ -41,4 +41,5 @@ restart() { # restart LABEL
 }
 restart log
 redis-cli -p $PORT SAVE >/dev/null
+awk '/^VmHWM/{peak=$2} /^VmRSS/{now=$2} END{printf "after SAVE              peak resident %.0f MB, resident %.0f MB\n", peak/1e3, now/1e3}' "/proc/${PIDS[-1]}/status"
 restart snapshot

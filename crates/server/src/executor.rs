@@ -254,6 +254,11 @@ const MAX_BATCHES_PER_WAKE: usize = 256;
 const SNAPSHOT_STEP_TIME: std::time::Duration = std::time::Duration::from_millis(2);
 const SNAPSHOT_CHUNK_ROWS: usize = 256;
 
+/// Rows per chunk a SAVE hands the snapshot writer as it goes: encoding
+/// the whole snapshot into one buffer first held it (and the buffer's
+/// doublings) in memory at once, and the allocator kept those pages.
+const SAVE_CHUNK_ROWS: usize = 4096;
+
 impl Executor {
     pub fn new(
         mut catalog: Catalog,
@@ -904,7 +909,7 @@ impl Executor {
         self.begin_snapshot()?;
         loop {
             let pending = self.db.take_snapshot_pending();
-            let (bytes, done) = self.db.snapshot_copy_step(usize::MAX / 2);
+            let (bytes, done) = self.db.snapshot_copy_step(SAVE_CHUNK_ROWS);
             let Some(p) = &self.persistence else { return Err(ExecError::NotPersistent) };
             p.snapshots.bytes(pending);
             p.snapshots.bytes(bytes);
