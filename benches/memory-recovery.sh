@@ -25,6 +25,11 @@ echo "load: $loaded"
 awk -F: '/^(used_memory|used_memory_rss|used_memory_tables_estimate|used_memory_structures_estimate|memory_)/' "$WORK/memory.txt"
 awk -v r="$rss" -v c="$csv" 'BEGIN{printf "resident %.0f MB, CSV %.1f MB: %.1fx the CSV size\n", r/1e6, c/1e6, r/c}'
 
+# The server's peak and current resident set (and what else LABEL says).
+memory_line() { # memory_line LABEL [EXTRA]
+  awk -v l="$1" -v x="${2:-}" '/^VmHWM/{peak=$2} /^VmRSS/{now=$2} END{printf "%-23s peak resident %.0f MB, resident %.0f MB%s\n", l, peak/1e3, now/1e3, x}' "/proc/${PIDS[-1]}/status"
+}
+
 # Restarts: wall time from exec to the first PONG, and the server's own
 # count (rows and log records per second).
 restart() { # restart LABEL
@@ -37,9 +42,9 @@ restart() { # restart LABEL
   awk -v l="$1" -v a="$t0" -v b="$t1" -v s="$line" 'BEGIN{printf "restart from %-9s %6.1f s to first PONG (%s)\n", l, b-a, s}'
   # A restart needs room for its peak, not only for what it ends with.
   local used; used=$(redis-cli -p $PORT INFO memory | tr -d '\r' | awk -F: '$1=="used_memory"{print $2}')
-  awk -v l="$1" -v u="$used" '/^VmHWM/{peak=$2} /^VmRSS/{now=$2} END{printf "restart from %-9s peak resident %.0f MB, resident after %.0f MB, allocated %.0f MB\n", l, peak/1e3, now/1e3, u/1e6}' "/proc/${PIDS[-1]}/status"
+  memory_line "restart from $1" ", allocated $((used / 1000000)) MB"
 }
 restart log
 redis-cli -p $PORT SAVE >/dev/null
-awk '/^VmHWM/{peak=$2} /^VmRSS/{now=$2} END{printf "after SAVE              peak resident %.0f MB, resident %.0f MB\n", peak/1e3, now/1e3}' "/proc/${PIDS[-1]}/status"
+memory_line "after SAVE"
 restart snapshot

@@ -66,11 +66,16 @@ fn key_hash(hasher: &DefaultHashBuilder, columns: &[usize], row: &[Value]) -> Op
     if columns.iter().any(|&c| row.get(c).is_none_or(Value::is_null)) {
         return None;
     }
+    Some(hash_values(hasher, columns.iter().map(|&c| &row[c])))
+}
+
+/// The hash of a key's values, in order.
+fn hash_values<'a>(hasher: &DefaultHashBuilder, values: impl Iterator<Item = &'a Value>) -> u64 {
     let mut h = hasher.build_hasher();
-    for &c in columns {
-        row[c].hash(&mut h);
+    for v in values {
+        v.hash(&mut h);
     }
-    Some(h.finish())
+    h.finish()
 }
 
 /// The row in `slot`: the index only holds slots whose rows are present.
@@ -92,14 +97,6 @@ impl UniqueIndex {
             growing: None,
             hasher: DefaultHashBuilder::default(),
         }
-    }
-
-    fn hash_of<'a>(&self, values: impl Iterator<Item = &'a Value>) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        for v in values {
-            v.hash(&mut h);
-        }
-        h.finish()
     }
 
     fn row_key_hash(&self, row: &[Value]) -> Option<u64> {
@@ -135,7 +132,7 @@ impl UniqueIndex {
         if key.len() != self.def.columns.len() || key.iter().any(Value::is_null) {
             return None;
         }
-        let hash = self.hash_of(key.iter());
+        let hash = hash_values(&self.hasher, key.iter());
         self.find(hash, |&slot| self.row_has_key(row_at(slots, slot), key))
     }
 

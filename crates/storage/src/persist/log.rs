@@ -163,25 +163,6 @@ pub enum LogEnd {
     },
 }
 
-#[derive(Debug)]
-pub struct LogScan {
-    pub records: Vec<LoggedRecord>,
-    pub end: LogEnd,
-}
-
-/// Reads every record of a log file's contents.
-pub fn scan_log(data: &[u8]) -> LogScan {
-    let mut records = Vec::new();
-    let end = match for_each_record(data, |r| {
-        records.push(r);
-        Ok::<(), std::convert::Infallible>(())
-    }) {
-        Ok(end) => end,
-        Err(never) => match never {},
-    };
-    LogScan { records, end }
-}
-
 /// Hands each record of a log file's contents to `visit` in order, as it
 /// is decoded, and says how the file ends. A replay holds one decoded
 /// record at a time this way: decoding a whole file first held every
@@ -247,6 +228,25 @@ fn valid_record_after(data: &[u8], from: usize, after_seq: Option<u64>) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A whole file's records and its end, for checking the scan.
+    #[derive(Debug)]
+    struct LogScan {
+        records: Vec<LoggedRecord>,
+        end: LogEnd,
+    }
+
+    fn scan_log(data: &[u8]) -> LogScan {
+        let mut records = Vec::new();
+        let end = match for_each_record(data, |r| {
+            records.push(r);
+            Ok::<(), std::convert::Infallible>(())
+        }) {
+            Ok(end) => end,
+            Err(never) => match never {},
+        };
+        LogScan { records, end }
+    }
 
     fn log_of(n: u64) -> Vec<u8> {
         let mut data = log_header();
