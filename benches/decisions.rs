@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aotdb_planner::{apply_script, Catalog, Statement, Value};
-use aotdb_storage::{Database, Outcome, UndoLog};
+use aotdb_storage::{Database, Outcome, Rows, UndoLog};
 use aotdb_workload::{decide, Dataset, Reads, Rng, Zipf, T0};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rusqlite::types::Value as SqlValue;
@@ -220,7 +220,7 @@ fn counted(ours: &mut Aotdb, name: &str, calls: &[Vec<String>], iters: usize, pi
         for i in 0..iters {
             run_decision(i, picks, &mut |name, args| match ours.run(&statements[name], args) {
                 Outcome::Rows(rows) => rows,
-                Outcome::Count(_) => Vec::new(),
+                Outcome::Count(_) => Rows::new(0),
             });
         }
         return;
@@ -322,7 +322,7 @@ fn bench(c: &mut Criterion) {
                     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
                     match ours.run(&statements[name], &refs) {
                         Outcome::Rows(rows) => rows,
-                        Outcome::Count(_) => Vec::new(),
+                        Outcome::Count(_) => Rows::new(0),
                     }
                 })
             })
@@ -382,7 +382,7 @@ fn sqlite_args(args: Vec<String>) -> Vec<SqlValue> {
 
 /// A statement's rows on SQLite, as aotdb values (booleans come back as
 /// integers).
-fn sqlite_rows(db: &rusqlite::Connection, sql: &str, args: &[SqlValue]) -> Vec<Vec<Value>> {
+fn sqlite_rows(db: &rusqlite::Connection, sql: &str, args: &[SqlValue]) -> Rows {
     let mut stmt = db.prepare_cached(sql).unwrap();
     for (i, a) in args.iter().enumerate() {
         if let Ok(Some(index)) = stmt.parameter_index(&format!("${}", i + 1)) {
@@ -391,23 +391,20 @@ fn sqlite_rows(db: &rusqlite::Connection, sql: &str, args: &[SqlValue]) -> Vec<V
     }
     if stmt.column_count() == 0 {
         stmt.raw_execute().unwrap();
-        return Vec::new();
+        return Rows::new(0);
     }
     let width = stmt.column_count();
     let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
+    let mut out = Rows::new(width);
     while let Ok(Some(row)) = rows.next() {
-        out.push(
-            (0..width)
-                .map(|c| match row.get::<_, SqlValue>(c).unwrap() {
-                    SqlValue::Integer(i) => Value::Int(i),
-                    SqlValue::Real(f) => Value::Float(f),
-                    SqlValue::Text(t) => Value::text(&t),
-                    SqlValue::Blob(b) => Value::Bytes(std::sync::Arc::new(b.into())),
-                    SqlValue::Null => Value::Null,
-                })
-                .collect(),
-        );
+        out.building().extend((0..width).map(|c| match row.get::<_, SqlValue>(c).unwrap() {
+            SqlValue::Integer(i) => Value::Int(i),
+            SqlValue::Real(f) => Value::Float(f),
+            SqlValue::Text(t) => Value::text(&t),
+            SqlValue::Blob(b) => Value::Bytes(std::sync::Arc::new(b.into())),
+            SqlValue::Null => Value::Null,
+        }));
+        out.end_row();
     }
     out
 }
@@ -443,7 +440,7 @@ fn write_args(name: &str, picks: &[(i64, i64)]) -> Box<dyn FnMut() -> Vec<String
 }
 
 /// Runs one named statement with text arguments on one engine, returning rows.
-type StatementRunner<'a> = dyn FnMut(&str, &[String]) -> Vec<Vec<Value>> + 'a;
+type StatementRunner<'a> = dyn FnMut(&str, &[String]) -> Rows + 'a;
 
 /// One decision on one engine: the six reads, the rule, the writes.
 fn run_decision(i: usize, picks: &[(i64, i64)], run: &mut StatementRunner<'_>) {

@@ -974,7 +974,7 @@ fn present_reals(stmt: &Statement, outcome: RowsOrCount) -> RowsOrCount {
         stmt.columns.iter().enumerate().filter(|(_, c)| c.ty == DataType::Real).map(|(i, _)| i).collect();
     match outcome {
         RowsOrCount::Rows(mut rows) if !reals.is_empty() => {
-            for row in &mut rows {
+            for row in rows.iter_mut() {
                 for &i in &reals {
                     if let Some(v) = row.get_mut(i) {
                         *v = real_for_output(std::mem::replace(v, Value::Null));

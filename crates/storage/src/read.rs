@@ -16,6 +16,7 @@ use aotdb_planner::{
 use crate::database::{Database, StructureData};
 use crate::error::{Error, Result};
 use crate::row::{Key, RowId};
+use crate::rows::Rows;
 use crate::structures::Identity;
 use crate::view::ViewRow;
 
@@ -23,7 +24,7 @@ use crate::view::ViewRow;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Rows of a query or of RETURNING, each in select-list order.
-    Rows(Vec<Vec<Value>>),
+    Rows(Rows),
     /// Rows matched by a write without RETURNING.
     Count(u64),
 }
@@ -102,7 +103,7 @@ impl Database {
         }
     }
 
-    pub(crate) fn select(&self, p: &SelectPlan, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+    pub(crate) fn select(&self, p: &SelectPlan, params: &[Value]) -> Result<Rows> {
         let offset = count_clause(p.offset.as_ref(), params, "OFFSET")?.unwrap_or(0);
         let limit = count_clause(p.limit.as_ref(), params, "LIMIT")?;
         let stop_after = match (p.presorted && !p.distinct, limit) {
@@ -115,6 +116,9 @@ impl Database {
         };
         if open {
             if let Some(rows) = self.select_single_table(p, params, offset, limit)? {
+                return Ok(rows);
+            }
+            if let Some(rows) = self.select_groups(p, params, offset, limit)? {
                 return Ok(rows);
             }
         }
@@ -163,11 +167,14 @@ impl Database {
                 }
                 Source::Groups { structure, eq, range } => {
                     grouped_by_source = true;
-                    self.read_groups(*structure, eq, range.as_ref(), params, p.having.as_ref(), stop_after, &mut rows)?;
+                    rows = self
+                        .read_groups(*structure, eq, range.as_ref(), params, p.having.as_ref(), 0, stop_after)?
+                        .into_vecs();
                 }
             }
         } else if let Source::Groups { structure, .. } = &p.source {
-            grouped_by_source = true;
+            // The one row of an aggregate over nothing still meets HAVING
+            // below.
             if p.global_aggregate {
                 rows.push(self.empty_group_row(*structure)?);
             }
@@ -196,7 +203,7 @@ impl Database {
             keyed.sort_by(|a, b| compare_keys(&a.0, &b.0, &p.order_by));
             rows = keyed.into_iter().map(|(_, r)| r).collect();
         }
-        let mut out: Vec<Vec<Value>> = Vec::with_capacity(rows.len().min(limit.unwrap_or(usize::MAX)));
+        let mut out = Rows::with_capacity(p.projection.len(), rows.len().min(limit.unwrap_or(usize::MAX)));
         let mut seen = hashbrown::HashSet::new();
         let mut skipped = 0;
         // A select list that is the row's own columns in order (a grouped
@@ -218,9 +225,33 @@ impl Database {
             if limit.is_some_and(|l| out.len() >= l) {
                 break;
             }
-            out.push(projected);
+            out.push_owned(projected);
         }
         Ok(out)
+    }
+
+    /// A read of an aggregate view's groups in the view's order, with no
+    /// DISTINCT: each group's row goes straight into the result (or, when
+    /// the select list is not the group row itself, the select list
+    /// evaluated over it). `None` when the plan is not of that shape.
+    fn select_groups(&self, p: &SelectPlan, params: &[Value], offset: usize, limit: Option<usize>) -> Result<Option<Rows>> {
+        let Source::Groups { structure, eq, range } = &p.source else { return Ok(None) };
+        if p.grouping.is_some() || p.distinct || !(p.order_by.is_empty() || p.presorted) {
+            return Ok(None);
+        }
+        let groups = self.read_groups(*structure, eq, range.as_ref(), params, p.having.as_ref(), offset, limit)?;
+        if groups.width() == p.projection.len() && is_identity(&p.projection) {
+            return Ok(Some(groups));
+        }
+        let mut out = Rows::with_capacity(p.projection.len(), groups.len());
+        for row in &groups {
+            for e in &p.projection {
+                let v = eval(e, row, params)?;
+                out.building().push(v);
+            }
+            out.end_row();
+        }
+        Ok(Some(out))
     }
 
     /// The common case without copying rows: one table, no grouping, rows
@@ -232,7 +263,7 @@ impl Database {
         params: &[Value],
         offset: usize,
         limit: Option<usize>,
-    ) -> Result<Option<Vec<Vec<Value>>>> {
+    ) -> Result<Option<Rows>> {
         let Some(view) = p.view.as_ref().filter(|v| v.steps.len() == 1) else { return Ok(None) };
         if p.grouping.is_some() || p.having.is_some() || p.distinct || !(p.order_by.is_empty() || p.presorted) {
             return Ok(None);
@@ -245,12 +276,12 @@ impl Database {
             Source::Lookup { .. } => 1,
             _ => limit.map_or(0, |l| l.min(64)),
         };
-        let mut out = Vec::with_capacity(expected);
+        let mut out = Rows::with_capacity(p.projection.len(), expected);
         // Decided once per call, not per row (the width check per row is
         // one comparison).
         let whole_row = table.def.columns.len() == p.projection.len() && is_identity(&p.projection);
         let mut skipped = 0;
-        let mut emit = |row: &[Value], out: &mut Vec<Vec<Value>>| -> Result<bool> {
+        let mut emit = |row: &[Value], out: &mut Rows| -> Result<bool> {
             if !passes(p.residual.as_ref(), row, params)? {
                 return Ok(true);
             }
@@ -262,13 +293,18 @@ impl Database {
                 return Ok(false);
             }
             if whole_row && row.len() == p.projection.len() {
-                out.push(row.to_vec());
+                out.push(row);
             } else {
-                let mut projected = Vec::with_capacity(p.projection.len());
                 for e in &p.projection {
-                    projected.push(eval(e, row, params)?);
+                    match eval(e, row, params) {
+                        Ok(v) => out.building().push(v),
+                        Err(e) => {
+                            out.abandon_row();
+                            return Err(e.into());
+                        }
+                    }
                 }
-                out.push(projected);
+                out.end_row();
             }
             Ok(limit.is_none_or(|l| out.len() < l))
         };
@@ -373,6 +409,9 @@ impl Database {
         }
     }
 
+    /// The group rows a read of an aggregate view gets: those of the
+    /// key that pass HAVING, the first `skip` of them dropped, then up to
+    /// `keep`.
     #[allow(clippy::too_many_arguments)]
     fn read_groups(
         &self,
@@ -381,9 +420,9 @@ impl Database {
         range: Option<&RangeBounds>,
         params: &[Value],
         having: Option<&Expr>,
-        stop_after: Option<usize>,
-        rows: &mut Vec<Vec<Value>>,
-    ) -> Result<()> {
+        skip: usize,
+        keep: Option<usize>,
+    ) -> Result<Rows> {
         let s = self
             .structures
             .get(&structure)
@@ -391,6 +430,7 @@ impl Database {
         let (StructureData::Aggregate(view), StructureSpec::Aggregate(spec)) = (&s.data, s.spec.as_ref()) else {
             return Err(Error::Internal(format!("structure #{structure} is not an aggregate view")));
         };
+        let mut rows = Rows::new(spec.group.len() + spec.aggs.len());
         let global = spec.group.is_empty();
         let key = eval_key(eq, params)?;
         let bounds = match range {
@@ -399,21 +439,38 @@ impl Database {
         };
         let (Some(key), Some(bounds)) = (key, bounds) else {
             if global {
-                rows.push(self.empty_group_row(structure)?);
+                let row = self.empty_group_row(structure)?;
+                let passes_having = match having {
+                    Some(h) => eval_predicate(h, &row, params)?,
+                    None => true,
+                };
+                if passes_having && skip == 0 && keep.is_none_or(|n| n > 0) {
+                    rows.push_owned(row);
+                }
             }
-            return Ok(());
+            return Ok(rows);
         };
-        let at_most = stop_after.unwrap_or(usize::MAX);
-        view.read(&key, (bounds.lower.as_ref(), bounds.upper.as_ref()), rows, at_most, |rows, row| {
+        let at_most = keep.map_or(usize::MAX, |n| n.saturating_add(skip));
+        let mut skipped = 0;
+        view.read(&key, (bounds.lower.as_ref(), bounds.upper.as_ref()), &mut rows, at_most, |rows| {
             if let Some(h) = having {
-                if !eval_predicate(h, &row, params)? {
+                if !eval_predicate(h, rows.last().unwrap_or(&[]), params)? {
+                    rows.pop();
                     return Ok(true);
                 }
             }
-            rows.push(row);
-            Ok(stop_after.is_none_or(|n| rows.len() < n))
+            if skipped < skip {
+                skipped += 1;
+                rows.pop();
+                return Ok(true);
+            }
+            if keep.is_some_and(|n| rows.len() > n) {
+                rows.pop();
+                return Ok(false);
+            }
+            Ok(keep.is_none_or(|n| rows.len() < n))
         })?;
-        Ok(())
+        Ok(rows)
     }
 
     /// The row of a view without GROUP BY when no rows are in it.

@@ -12,6 +12,7 @@ use crate::database::Database;
 use crate::error::Result;
 use crate::read::Outcome;
 use crate::row::{key_of, Row, RowId};
+use crate::rows::Rows;
 use crate::undo::UndoLog;
 
 fn eval_all(exprs: &[Expr], row: &[Value], params: &[Value]) -> Result<Vec<Value>, PlanError> {
@@ -33,7 +34,7 @@ impl Database {
 
     fn insert(&mut self, p: &InsertPlan, params: &[Value], undo: &mut UndoLog) -> Result<Outcome> {
         let def = self.table(p.table)?.def.clone();
-        let mut returned = Vec::new();
+        let mut returned = Rows::new(p.returning.len());
         let mut count = 0u64;
         // Rows this statement inserted or updated: DO UPDATE may not touch
         // one twice.
@@ -72,7 +73,7 @@ impl Database {
                             }
                             let new: Row = new.into_boxed_slice();
                             if !p.returning.is_empty() {
-                                returned.push(eval_all(&p.returning, &new, params)?);
+                                returned.push_owned(eval_all(&p.returning, &new, params)?);
                             }
                             self.update_row(p.table, existing, new, undo)?;
                             count += 1;
@@ -82,7 +83,7 @@ impl Database {
                 }
             }
             if !p.returning.is_empty() {
-                returned.push(eval_all(&p.returning, &row, params)?);
+                returned.push_owned(eval_all(&p.returning, &row, params)?);
             }
             let id = self.insert_row(p.table, row, undo)?;
             touched.insert(id);
@@ -112,7 +113,7 @@ impl Database {
         let ids = self.find_rows(&p.finder, params)?;
         let def = self.table(p.table)?.def.clone();
         let mut matched = 0u64;
-        let mut returned = Vec::new();
+        let mut returned = Rows::new(p.returning.len());
         for id in ids {
             let Some(old) = self.table(p.table)?.get(id) else { continue };
             // Every SET expression sees the old row.
@@ -122,7 +123,7 @@ impl Database {
             }
             let new: Row = new.into_boxed_slice();
             if !p.returning.is_empty() {
-                returned.push(eval_all(&p.returning, &new, params)?);
+                returned.push_owned(eval_all(&p.returning, &new, params)?);
             }
             self.update_row(p.table, id, new, undo)?;
             matched += 1;
@@ -133,14 +134,14 @@ impl Database {
     fn delete(&mut self, p: &DeletePlan, params: &[Value], undo: &mut UndoLog) -> Result<Outcome> {
         let ids = self.find_rows(&p.finder, params)?;
         let mut matched = 0u64;
-        let mut returned = Vec::new();
+        let mut returned = Rows::new(p.returning.len());
         for id in ids {
             if self.table(p.table)?.get(id).is_none() {
                 continue;
             }
             let row = self.delete_row(p.table, id, undo)?;
             if !p.returning.is_empty() {
-                returned.push(eval_all(&p.returning, &row, params)?);
+                returned.push_owned(eval_all(&p.returning, &row, params)?);
             }
             matched += 1;
         }

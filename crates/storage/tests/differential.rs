@@ -98,6 +98,10 @@ CREATE TABLE payments (id BIGINT PRIMARY KEY, account_id BIGINT NOT NULL, mercha
         ("no_region", "SELECT id FROM accounts WHERE region IS NULL ORDER BY id", &[]),
         ("merchants_like", "SELECT id, category FROM merchants WHERE category LIKE 'tr%' OR category LIKE '%oo%' ORDER BY id", &[]),
         ("counts", "SELECT status, COUNT(*), MIN(created_at), MAX(created_at) FROM payments GROUP BY status HAVING COUNT(*) > 1 ORDER BY status", &[]),
+        ("busy_statuses", "SELECT status, COUNT(*), SUM(amount) FROM payments WHERE account_id = $1 GROUP BY status HAVING COUNT(*) >= 2 ORDER BY status", &[Gen::IntOrNull(40)]),
+        ("statuses_paged", "SELECT status, COUNT(*) AS n FROM payments WHERE account_id = $1 GROUP BY status ORDER BY n DESC, status LIMIT $2 OFFSET $3", &[Gen::Int(40), Gen::Int(3), Gen::Int(3)]),
+        ("busy_account", "SELECT COUNT(*), SUM(amount) FROM payments WHERE account_id = $1 HAVING COUNT(*) > 1", &[Gen::IntOrNull(40)]),
+        ("busy_since", "SELECT COUNT(*), MAX(amount) FROM payments WHERE account_id = $1 AND created_at >= $2 HAVING COUNT(*) >= 1", &[Gen::Int(40), Gen::IntOrNull(1000)]),
     ],
     writes: &["add_account", "add_merchant", "add_payment", "add_payment", "add_payment", "add_payment", "set_status", "set_status", "move_payment", "bump_amounts", "recategorize", "set_risk", "move_region", "freeze", "forget_payment", "forget_old", "forget_merchant"],
 };

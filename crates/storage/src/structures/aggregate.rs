@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aotdb_planner::eval::{eval, eval_predicate};
 use aotdb_planner::{AggSpec, AggregateSpec, Error as PlanError, Value};
 use hashbrown::HashMap;
+use smallvec::SmallVec;
 
 use super::agg_state::{Args, Partial, Running};
 use super::group_map::GroupMap;
@@ -16,6 +17,7 @@ use super::partials::{PartialContribution, PartialMove, Partials};
 use super::range_tree::{RangeRow, RangeTree};
 use super::sort_key::{Identity, KeyBuf, OrderedKey};
 use crate::row::Key;
+use crate::rows::Rows;
 
 #[derive(Debug)]
 enum Group {
@@ -248,26 +250,33 @@ impl AggregateView {
         }
     }
 
-    /// Visits the group rows of `eq` (group values, then aggregates) in the
-    /// view's order; `visit` returns false to stop. A view without GROUP BY
-    /// always yields its one row, empty aggregates included. `visit` gets
-    /// `out`, reserved first for the rows to come (up to `at_most`).
+    /// Appends the group rows of `eq` (group values, then aggregates) to
+    /// `out` in the view's order, calling `visit` after each; `visit` may
+    /// drop the row (`Rows::pop`) and returns false to stop. A view
+    /// without GROUP BY always yields its one row, empty aggregates
+    /// included. `out` is reserved first for the rows to come (up to
+    /// `at_most`).
     pub fn read(
         &self,
         eq: &[Value],
         range: RangeRead<'_>,
-        out: &mut Vec<Vec<Value>>,
+        out: &mut Rows,
         at_most: usize,
-        mut visit: impl FnMut(&mut Vec<Vec<Value>>, Vec<Value>) -> Result<bool, PlanError>,
+        mut visit: impl FnMut(&mut Rows) -> Result<bool, PlanError>,
     ) -> Result<(), PlanError> {
         let global = self.spec.group.is_empty();
         let key_groups = self.keys.get(eq);
-        // The first push makes room for four rows.
-        let expected = key_groups.map_or(0, |kg| kg.groups.len()).min(at_most);
-        if expected > 4 {
-            out.reserve(expected);
-        }
-        let mut visit = |row| visit(out, row);
+        out.reserve(key_groups.map_or(1, |kg| kg.groups.len()).min(at_most));
+        let aggs = &self.aggs;
+        // Pushes the group's row (unless a range read finds none of its
+        // rows) and visits it.
+        let mut each = |out: &mut Rows, group: &Key, g: &Group| -> Result<Option<bool>, PlanError> {
+            if !group_row_into(aggs, group, g, range, out.building())? {
+                return Ok(None);
+            }
+            out.end_row();
+            visit(out).map(Some)
+        };
         let mut produced = false;
         if let Some(kg) = key_groups {
             if self.spec.output.is_some() {
@@ -279,19 +288,27 @@ impl AggregateView {
                         continue;
                     };
                     produced = true;
-                    if !visit(group_row(&self.aggs, group, g, range)?.unwrap_or_default())? {
-                        return Ok(());
+                    match each(out, group, g)? {
+                        Some(false) => return Ok(()),
+                        Some(true) => {}
+                        // A ranked view keeps no range column: every
+                        // group has a row.
+                        None => {}
                     }
                 }
             } else {
-                let mut each = |(group, g): (&Key, &Group)| -> Result<bool, PlanError> {
-                    let Some(row) = group_row(&self.aggs, group, g, range)? else { return Ok(true) };
-                    produced = true;
-                    visit(row)
+                let mut visit_group = |(group, g): (&Key, &Group)| -> Result<bool, PlanError> {
+                    match each(out, group, g)? {
+                        None => Ok(true),
+                        Some(go_on) => {
+                            produced = true;
+                            Ok(go_on)
+                        }
+                    }
                 };
                 if kg.groups.is_sorted() {
                     for entry in kg.groups.iter() {
-                        if !each(entry)? {
+                        if !visit_group(entry)? {
                             return Ok(());
                         }
                     }
@@ -299,7 +316,7 @@ impl AggregateView {
                     let mut ordered: Vec<(&Key, &Group)> = kg.groups.iter().collect();
                     ordered.sort_unstable_by(|a, b| a.0.cmp(b.0));
                     for entry in ordered {
-                        if !each(entry)? {
+                        if !visit_group(entry)? {
                             return Ok(());
                         }
                     }
@@ -307,8 +324,12 @@ impl AggregateView {
             }
         }
         if global && !produced {
-            let empty: Vec<Value> = self.aggs.iter().map(|a| Partial::empty(a).output(a)).collect::<Result<_, _>>()?;
-            visit(empty)?;
+            let row = out.building();
+            for a in self.aggs.iter() {
+                row.push(Partial::empty(a).output(a)?);
+            }
+            out.end_row();
+            visit(out)?;
         }
         Ok(())
     }
@@ -359,29 +380,51 @@ fn update_group(
     }
 }
 
-/// A group's row: its values, then each aggregate; `None` when a range
-/// read finds no rows in it.
-fn group_row(
+/// Where a group's row is written: the values of a result, or a row on
+/// the stack.
+trait RowSink {
+    fn put(&mut self, v: Value);
+}
+
+impl RowSink for Vec<Value> {
+    fn put(&mut self, v: Value) {
+        self.push(v);
+    }
+}
+
+impl RowSink for SmallVec<[Value; 8]> {
+    fn put(&mut self, v: Value) {
+        self.push(v);
+    }
+}
+
+/// Pushes a group's row onto `row`: its values, then each aggregate.
+/// Pushes nothing and returns false when a range read finds no rows in
+/// it.
+fn group_row_into(
     aggs: &[AggSpec],
     group: &[Value],
     g: &Group,
     range: RangeRead<'_>,
-) -> Result<Option<Vec<Value>>, PlanError> {
-    let mut row: Vec<Value> = Vec::with_capacity(group.len() + aggs.len());
-    row.extend_from_slice(group);
+    row: &mut impl RowSink,
+) -> Result<bool, PlanError> {
     match g {
-        Group::Plain(running) => running.outputs(aggs, |v| row.push(v))?,
+        Group::Plain(running) => {
+            group.iter().for_each(|v| row.put(v.clone()));
+            running.outputs(aggs, |v| row.put(v))?;
+        }
         Group::Ranged(tree) => {
             let summary = tree.query(range.0, range.1);
             if summary.rows == 0 {
-                return Ok(None);
+                return Ok(false);
             }
+            group.iter().for_each(|v| row.put(v.clone()));
             for (p, spec) in summary.partials.iter().zip(aggs) {
-                row.push(p.output(spec)?);
+                row.put(p.output(spec)?);
             }
         }
     }
-    Ok(Some(row))
+    Ok(true)
 }
 
 /// The ranked-set key of a group: ORDER BY values over its row, then the
@@ -397,7 +440,12 @@ fn rank_key(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: Option<&Grou
 fn rank_parts(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: &Group, key: &mut KeyBuf) -> bool {
     let Some(output) = &spec.output else { return false };
     // A sum that overflows ranks as NULL; reading it reports the error.
-    let Ok(Some(row)) = group_row(aggs, group, g, (None, None)) else { return false };
+    // The row is built on the stack: this runs twice in every write to a
+    // ranked view.
+    let mut row: SmallVec<[Value; 8]> = SmallVec::new();
+    if !matches!(group_row_into(aggs, group, g, (None, None), &mut row), Ok(true)) {
+        return false;
+    }
     if let Some(h) = &output.having {
         if !eval_predicate(h, &row, &[]).unwrap_or(false) {
             return false;
