@@ -234,7 +234,13 @@ impl Database {
     /// DISTINCT: each group's row goes straight into the result (or, when
     /// the select list is not the group row itself, the select list
     /// evaluated over it). `None` when the plan is not of that shape.
-    fn select_groups(&self, p: &SelectPlan, params: &[Value], offset: usize, limit: Option<usize>) -> Result<Option<Rows>> {
+    fn select_groups(
+        &self,
+        p: &SelectPlan,
+        params: &[Value],
+        offset: usize,
+        limit: Option<usize>,
+    ) -> Result<Option<Rows>> {
         let Source::Groups { structure, eq, range } = &p.source else { return Ok(None) };
         if p.grouping.is_some() || p.distinct || !(p.order_by.is_empty() || p.presorted) {
             return Ok(None);
