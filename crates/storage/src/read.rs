@@ -58,6 +58,26 @@ fn is_identity(projection: &[Expr]) -> bool {
     projection.iter().enumerate().all(|(i, e)| matches!(e, Expr::Column(c) if *c == i))
 }
 
+/// Appends the select list evaluated over `row` (a column is copied
+/// without going through the evaluator). On an error nothing is appended.
+fn push_projected(out: &mut Rows, projection: &[Expr], row: &[Value], params: &[Value]) -> Result<()> {
+    for e in projection {
+        let v = match e {
+            Expr::Column(c) if *c < row.len() => row[*c].clone(),
+            _ => match eval(e, row, params) {
+                Ok(v) => v,
+                Err(err) => {
+                    out.abandon_row();
+                    return Err(err.into());
+                }
+            },
+        };
+        out.building().push(v);
+    }
+    out.end_row();
+    Ok(())
+}
+
 /// Evaluates key expressions; `None` if any is NULL (an equality with NULL
 /// matches nothing).
 pub(crate) fn eval_key(exprs: &[Expr], params: &[Value]) -> Result<Option<Key>> {
@@ -104,6 +124,9 @@ impl Database {
     }
 
     pub(crate) fn select(&self, p: &SelectPlan, params: &[Value]) -> Result<Rows> {
+        if let Some(rows) = self.select_by_unique_key(p, params)? {
+            return Ok(rows);
+        }
         let offset = count_clause(p.offset.as_ref(), params, "OFFSET")?.unwrap_or(0);
         let limit = count_clause(p.limit.as_ref(), params, "LIMIT")?;
         let stop_after = match (p.presorted && !p.distinct, limit) {
@@ -230,6 +253,39 @@ impl Database {
         Ok(out)
     }
 
+    /// The point read (`... FROM t WHERE id = $1`): one probe of a unique
+    /// index and the row's select list, with none of the general path's
+    /// stages. `None` when the plan is not of that shape.
+    fn select_by_unique_key(&self, p: &SelectPlan, params: &[Value]) -> Result<Option<Rows>> {
+        let Source::Lookup { unique, key } = &p.source else { return Ok(None) };
+        let Some(view) = p.view.as_ref().filter(|v| v.steps.len() == 1) else { return Ok(None) };
+        // At most one row comes back, so ORDER BY changes nothing; OFFSET
+        // and LIMIT might.
+        if p.guard.is_some()
+            || p.offset.is_some()
+            || p.limit.is_some()
+            || p.grouping.is_some()
+            || p.having.is_some()
+            || p.distinct
+        {
+            return Ok(None);
+        }
+        let table = self.table(view.anchor())?;
+        let mut out = Rows::with_capacity(p.projection.len(), 1);
+        let mut scratch = None;
+        let Some(key) = lookup_key(key, params, &mut scratch)? else { return Ok(Some(out)) };
+        let Some(row) = table.unique_get(*unique, key).and_then(|id| table.get(id)) else { return Ok(Some(out)) };
+        if !view_accepts(view, row)? || !passes(p.residual.as_ref(), row, params)? {
+            return Ok(Some(out));
+        }
+        if row.len() == p.projection.len() && is_identity(&p.projection) {
+            out.push(row);
+        } else {
+            push_projected(&mut out, &p.projection, row, params)?;
+        }
+        Ok(Some(out))
+    }
+
     /// A read of an aggregate view's groups in the view's order, with no
     /// DISTINCT: each group's row goes straight into the result (or, when
     /// the select list is not the group row itself, the select list
@@ -251,11 +307,7 @@ impl Database {
         }
         let mut out = Rows::with_capacity(p.projection.len(), groups.len());
         for row in &groups {
-            for e in &p.projection {
-                let v = eval(e, row, params)?;
-                out.building().push(v);
-            }
-            out.end_row();
+            push_projected(&mut out, &p.projection, row, params)?;
         }
         Ok(Some(out))
     }
@@ -301,16 +353,7 @@ impl Database {
             if whole_row && row.len() == p.projection.len() {
                 out.push(row);
             } else {
-                for e in &p.projection {
-                    match eval(e, row, params) {
-                        Ok(v) => out.building().push(v),
-                        Err(e) => {
-                            out.abandon_row();
-                            return Err(e.into());
-                        }
-                    }
-                }
-                out.end_row();
+                push_projected(out, &p.projection, row, params)?;
             }
             Ok(limit.is_none_or(|l| out.len() < l))
         };

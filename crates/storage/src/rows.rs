@@ -37,14 +37,17 @@ impl Rows {
         out
     }
 
+    #[inline]
     pub fn width(&self) -> usize {
         self.width
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -55,12 +58,14 @@ impl Rows {
     }
 
     /// Appends a copy of `row`.
+    #[inline]
     pub fn push(&mut self, row: &[Value]) {
         self.values.extend_from_slice(row);
         self.end_row();
     }
 
     /// Appends `row`, moving its values.
+    #[inline]
     pub fn push_owned(&mut self, row: Vec<Value>) {
         self.values.extend(row);
         self.end_row();
@@ -68,6 +73,7 @@ impl Rows {
 
     /// The values of the row being built: push exactly `width` of them,
     /// then call `end_row`.
+    #[inline]
     pub fn building(&mut self) -> &mut Vec<Value> {
         &mut self.values
     }
@@ -75,6 +81,7 @@ impl Rows {
     /// Ends the row pushed through `building`. A row of the wrong width
     /// is a bug; in a release build it is cut or padded with NULLs so that
     /// every later row stays where it belongs.
+    #[inline]
     pub fn end_row(&mut self) {
         let end = (self.len + 1) * self.width;
         if self.values.len() != end {
@@ -97,6 +104,7 @@ impl Rows {
         }
     }
 
+    #[inline]
     pub fn first(&self) -> Option<&[Value]> {
         self.get(0)
     }
@@ -106,6 +114,7 @@ impl Rows {
         self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&[Value]> {
         (i < self.len).then(|| &self.values[i * self.width..(i + 1) * self.width])
     }

@@ -95,6 +95,8 @@ CREATE TABLE payments (id BIGINT PRIMARY KEY, account_id BIGINT NOT NULL, mercha
         ("risky", "SELECT DISTINCT p.account_id FROM payments p JOIN merchants m ON m.id = p.merchant_id WHERE m.risk > 50 AND m.category IN ('auto', 'travel') ORDER BY 1", &[]),
         ("account", "SELECT id, region, credit_limit, frozen, CASE WHEN credit_limit > 1000 THEN 'high' ELSE 'low' END FROM accounts WHERE id = $1", &[Gen::Int(40)]),
         ("accounts_in", "SELECT id, credit_limit FROM accounts WHERE region = $1 AND credit_limit >= $2 ORDER BY credit_limit, id", &[Gen::Word(REGIONS, false), Gen::Int(2000)]),
+        ("account_if", "SELECT credit_limit, id FROM accounts WHERE id = $1 AND credit_limit >= $2 ORDER BY id", &[Gen::IntOrNull(40), Gen::Int(2000)]),
+        ("open_account", "SELECT id, region, credit_limit, frozen FROM accounts WHERE frozen = FALSE AND id = $1", &[Gen::Int(40)]),
         ("no_region", "SELECT id FROM accounts WHERE region IS NULL ORDER BY id", &[]),
         ("merchants_like", "SELECT id, category FROM merchants WHERE category LIKE 'tr%' OR category LIKE '%oo%' ORDER BY id", &[]),
         ("counts", "SELECT status, COUNT(*), MIN(created_at), MAX(created_at) FROM payments GROUP BY status HAVING COUNT(*) > 1 ORDER BY status", &[]),
