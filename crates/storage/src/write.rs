@@ -37,7 +37,9 @@ impl Database {
         let mut returned = Rows::new(p.returning.len());
         let mut count = 0u64;
         // Rows this statement inserted or updated: DO UPDATE may not touch
-        // one twice.
+        // one twice. Only an upsert of several rows can, so only it keeps
+        // the set (a set that is never added to allocates nothing).
+        let track_touched = p.on_conflict.is_some() && p.rows.len() > 1;
         let mut touched: hashbrown::HashSet<RowId> = hashbrown::HashSet::new();
         for exprs in &p.rows {
             let mut row = Vec::with_capacity(exprs.len());
@@ -50,7 +52,7 @@ impl Database {
                     match &oc.action {
                         ConflictAction::Nothing => continue,
                         ConflictAction::Update { assignments, filter } => {
-                            if !touched.insert(existing) {
+                            if track_touched && !touched.insert(existing) {
                                 return Err(PlanError::Data(
                                     "ON CONFLICT DO UPDATE command cannot affect row a second time".into(),
                                 )
@@ -86,7 +88,9 @@ impl Database {
                 returned.push_owned(eval_all(&p.returning, &row, params)?);
             }
             let id = self.insert_row(p.table, row, undo)?;
-            touched.insert(id);
+            if track_touched {
+                touched.insert(id);
+            }
             count += 1;
         }
         Ok(if p.returning.is_empty() { Outcome::Count(count) } else { Outcome::Rows(returned) })
