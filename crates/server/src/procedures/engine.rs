@@ -8,6 +8,7 @@ use std::time::Duration;
 use aotdb_proto::Reply;
 use aotdb_storage::Outcome;
 use bytes::Bytes;
+use mlua::state::{GcGenParams, GcMode};
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue};
 
 use super::convert::{lua_to_reply, strings_to_lua, Names};
@@ -93,6 +94,11 @@ impl FunctionEngine {
         let lua = Lua::new_with(StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8, LuaOptions::default())
             .map_err(lua_err)?;
         lua.set_memory_limit(LUA_MEMORY_LIMIT).map_err(lua_err)?;
+        // Almost everything a call allocates (result tables, strings) dies
+        // with the call: a generational collector visits only those young
+        // objects, where the incremental one keeps re-marking every loaded
+        // function and library.
+        lua.gc_set_mode(GcMode::Generational(GcGenParams::default()));
         let globals = lua.globals();
         let safe = lua.create_table().map_err(lua_err)?;
         for name in [
