@@ -259,9 +259,11 @@ impl Database {
     fn select_by_unique_key(&self, p: &SelectPlan, params: &[Value]) -> Result<Option<Rows>> {
         let Source::Lookup { unique, key } = &p.source else { return Ok(None) };
         let Some(view) = p.view.as_ref().filter(|v| v.steps.len() == 1) else { return Ok(None) };
-        // At most one row comes back, so ORDER BY changes nothing; OFFSET
-        // and LIMIT might.
+        // At most one row comes back, but its ORDER BY keys are still
+        // evaluated (and may fail, as in PostgreSQL): the general path
+        // handles ORDER BY, OFFSET and LIMIT.
         if p.guard.is_some()
+            || !p.order_by.is_empty()
             || p.offset.is_some()
             || p.limit.is_some()
             || p.grouping.is_some()
