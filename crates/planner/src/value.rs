@@ -98,6 +98,11 @@ fn float_cmp(a: f64, b: f64) -> Ordering {
 /// does).
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
+        // Two integers (ids, the usual key) compare as integers, without
+        // the general order's dispatch.
+        if let (Value::Int(a), Value::Int(b)) = (self, other) {
+            return a == b;
+        }
         self.cmp(other) == Ordering::Equal
     }
 }

@@ -27,16 +27,6 @@ impl Rows {
         Rows { width, len: 0, values: Vec::with_capacity(width.saturating_mul(rows)) }
     }
 
-    /// Rows of as many values as the first has (none: width 0).
-    pub fn from_vecs(rows: Vec<Vec<Value>>) -> Rows {
-        let width = rows.first().map_or(0, Vec::len);
-        let mut out = Rows::with_capacity(width, rows.len());
-        for row in rows {
-            out.push_owned(row);
-        }
-        out
-    }
-
     #[inline]
     pub fn width(&self) -> usize {
         self.width
@@ -177,6 +167,18 @@ impl<'a> IntoIterator for &'a Rows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Rows {
+        /// Rows of as many values as the first has (none: width 0).
+        fn from_vecs(rows: Vec<Vec<Value>>) -> Rows {
+            let width = rows.first().map_or(0, Vec::len);
+            let mut out = Rows::with_capacity(width, rows.len());
+            for row in rows {
+                out.push_owned(row);
+            }
+            out
+        }
+    }
 
     fn int(n: i64) -> Value {
         Value::Int(n)

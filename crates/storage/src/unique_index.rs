@@ -133,14 +133,6 @@ impl UniqueIndex {
             return None;
         }
         let hash = hash_values(&self.hasher, key.iter());
-        // An id, the usual key: compared as the integer it is, without the
-        // general comparison of two values.
-        if let ([Value::Int(wanted)], &[column]) = (key, self.def.columns.as_slice()) {
-            return self.find(hash, |&slot| match row_at(slots, slot).get(column) {
-                Some(Value::Int(held)) => held == wanted,
-                held => held == Some(&key[0]),
-            });
-        }
         self.find(hash, |&slot| self.row_has_key(row_at(slots, slot), key))
     }
 

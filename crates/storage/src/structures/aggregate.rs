@@ -288,12 +288,10 @@ impl AggregateView {
                         continue;
                     };
                     produced = true;
-                    match each(out, group, g)? {
-                        Some(false) => return Ok(()),
-                        Some(true) => {}
-                        // A ranked view keeps no range column: every
-                        // group has a row.
-                        None => {}
+                    // A ranked view keeps no range column: every group
+                    // has a row.
+                    if each(out, group, g)? == Some(false) {
+                        return Ok(());
                     }
                 }
             } else {
