@@ -694,7 +694,8 @@ impl Executor {
         tracing::info!(
             tables_ms = tables_loaded.as_millis() as u64,
             structures_ms = (started.elapsed() - tables_loaded).as_millis() as u64,
-            "snapshot rows placed and every index and view rebuilt"
+            aggregate_views_deferred = self.db.defers_aggregates(),
+            "snapshot rows placed and its indexes and views rebuilt"
         );
         if !image.extra.is_empty() {
             let mut d = aotdb_storage::persist::codec::Decoder::new(&image.extra);
@@ -703,6 +704,28 @@ impl Executor {
                 let code = d.string().map_err(ExecError::Internal)?;
                 self.engine()?.load(&code, true)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Stops following aggregate views until `build_deferred_views`:
+    /// recovery calls it before a snapshot and a log to replay (see
+    /// `Database::defer_aggregates`).
+    pub fn defer_views(&mut self) {
+        self.db.defer_aggregates();
+    }
+
+    /// Builds the views `defer_views` set aside from the rows as they are
+    /// now, and follows them again.
+    pub fn build_deferred_views(&mut self) -> Result<(), ExecError> {
+        let started = std::time::Instant::now();
+        let built = self.db.build_deferred()?;
+        if built > 0 {
+            tracing::info!(
+                views = built,
+                millis = started.elapsed().as_millis() as u64,
+                "aggregate views built after the log replay"
+            );
         }
         Ok(())
     }

@@ -42,6 +42,10 @@ pub struct Database {
     /// Snapshot bytes produced outside a copy step (a table dropped while
     /// being copied), handed out with the next step.
     pub(crate) snapshot_pending: Vec<u8>,
+    /// Aggregate views not followed while recovery replays the log, built
+    /// once from the final rows by `build_deferred` (see
+    /// `defer_aggregates`); `None` outside a replay.
+    pub(crate) deferred: Option<Vec<(StructureId, Arc<StructureSpec>)>>,
 }
 
 /// Row count and approximate size of one table, for INFO.
@@ -76,6 +80,9 @@ impl Database {
         let mut built: HashMap<StructureId, Structure> = HashMap::new();
         for change in changes {
             if let Change::AddStructure(id, spec) = change {
+                if self.defers(spec) {
+                    continue;
+                }
                 // Tables created by the same script are empty: nothing to
                 // build from yet.
                 let structure = self.build_structure(spec.clone(), &built)?;
@@ -94,15 +101,19 @@ impl Database {
                     self.watchers.remove(&def.id);
                 }
                 Change::AddStructure(id, spec) => {
-                    let structure = built.remove(id).ok_or_else(|| Error::Internal("structure not built".into()))?;
-                    for t in spec.tables() {
-                        let list = self.watchers.entry(t).or_default();
-                        list.push(*id);
-                        list.sort_unstable();
+                    if self.defers(spec) {
+                        if let Some(deferred) = &mut self.deferred {
+                            deferred.push((*id, spec.clone()));
+                        }
+                        continue;
                     }
-                    self.structures.insert(*id, structure);
+                    let structure = built.remove(id).ok_or_else(|| Error::Internal("structure not built".into()))?;
+                    self.install(*id, structure);
                 }
                 Change::DropStructure(id, spec) => {
+                    if let Some(deferred) = &mut self.deferred {
+                        deferred.retain(|(d, _)| d != id);
+                    }
                     self.structures.remove(id);
                     for t in spec.tables() {
                         if let Some(list) = self.watchers.get_mut(&t) {
@@ -114,6 +125,72 @@ impl Database {
             }
         }
         Ok(())
+    }
+
+    /// Puts a built structure in place and has the tables it reads follow
+    /// it.
+    fn install(&mut self, id: StructureId, structure: Structure) {
+        for t in structure.spec.tables() {
+            let list = self.watchers.entry(t).or_default();
+            list.push(id);
+            list.sort_unstable();
+        }
+        self.structures.insert(id, structure);
+    }
+
+    /// Whether a new structure waits for `build_deferred` instead of being
+    /// built now.
+    fn defers(&self, spec: &StructureSpec) -> bool {
+        self.deferred.is_some() && matches!(spec, StructureSpec::Aggregate(_))
+    }
+
+    /// Stops following aggregate views until `build_deferred`, which
+    /// builds them once from the rows as they are then. Recovery replays
+    /// only logged writes, and no write reads an aggregate view: writes
+    /// find their rows through unique indexes, table indexes and row
+    /// indexes, and check keys through the first two, which all stay
+    /// followed. Following the views through a million replayed inserts
+    /// costs several times the one bulk build at the end; the build
+    /// evaluates every final row's contribution, each of which its write
+    /// already evaluated without error.
+    pub fn defer_aggregates(&mut self) {
+        let ids: Vec<StructureId> = self
+            .structures
+            .iter()
+            .filter(|(_, s)| matches!(s.spec.as_ref(), StructureSpec::Aggregate(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        let mut deferred = self.deferred.take().unwrap_or_default();
+        for id in ids {
+            if let Some(s) = self.structures.remove(&id) {
+                for t in s.spec.tables() {
+                    if let Some(list) = self.watchers.get_mut(&t) {
+                        list.retain(|w| *w != id);
+                    }
+                }
+                deferred.push((id, s.spec));
+            }
+        }
+        self.deferred = Some(deferred);
+    }
+
+    /// Whether aggregate views wait for `build_deferred`.
+    pub fn defers_aggregates(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    /// Builds the views `defer_aggregates` set aside (on every core, the
+    /// biggest first) and follows them again from here on. Returns how
+    /// many it built.
+    pub fn build_deferred(&mut self) -> Result<usize> {
+        let Some(mut specs) = self.deferred.take() else { return Ok(0) };
+        specs.sort_by_key(|(_, spec)| std::cmp::Reverse(self.rows_read_by(spec)));
+        let built = self.build_all(&specs)?;
+        let count = built.len();
+        for (id, structure) in built {
+            self.install(id, structure);
+        }
+        Ok(count)
     }
 
     /// Builds a structure from the current rows. `pending` holds the

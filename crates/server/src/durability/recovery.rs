@@ -45,6 +45,14 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
             Err(e) => tracing::warn!("snapshot {} is damaged ({e}); trying an older one", path.display()),
         }
     }
+    // With records to replay, aggregate views are built once after the
+    // replay instead of followed through every replayed write (and, from
+    // a snapshot, built before it). Without, they are built with the
+    // snapshot's other structures, on both cores at once.
+    let snapshot_seq = loaded.as_ref().map_or(0, |(seq, ..)| *seq);
+    if log_may_hold_records_after(&logs, snapshot_seq) {
+        executor.defer_views();
+    }
     if let Some((seq, path, image)) = loaded {
         rows = image.rows() as u64;
         executor.load_snapshot(image).map_err(|e| format!("cannot load snapshot {}: {e}", path.display()))?;
@@ -126,6 +134,8 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
         i += 1;
     }
 
+    executor.build_deferred_views().map_err(|e| format!("cannot build the views after the log replay: {e}"))?;
+
     let log_first_seq = append_to.as_ref().map(|(_, first)| *first).unwrap_or(last_seq + 1);
     let log = match append_to {
         Some((path, _)) => {
@@ -160,6 +170,16 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
         millis: start.elapsed().as_millis() as u64,
     };
     Ok(Recovered { last_seq, log, log_first_seq, info })
+}
+
+/// Whether a log file that may hold records after `seq` holds any record
+/// (more than its header). Files end where the next one starts, so a file
+/// whose successor starts at or before `seq + 1` holds none after it.
+fn log_may_hold_records_after(logs: &[(u64, std::path::PathBuf)], seq: u64) -> bool {
+    logs.iter().enumerate().any(|(i, (_, path))| {
+        let superseded = logs.get(i + 1).is_some_and(|(next, _)| *next <= seq + 1);
+        !superseded && fs::metadata(path).is_ok_and(|m| m.len() > LOG_HEADER_LEN as u64)
+    })
 }
 
 fn truncate(path: &std::path::Path, len: u64) -> Result<(), String> {
