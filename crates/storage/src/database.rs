@@ -236,12 +236,12 @@ impl Database {
                     }
                 } else if let StructureData::Aggregate(a) = &mut structure.data {
                     if a.is_ranged() {
-                        let mut contributions = Vec::new();
-                        self.for_each_view_row(view, anchor, pending, |identity, values| {
-                            contributions.push(a.contribution(values, identity)?);
-                            Ok(())
+                        a.bulk_load_ranged(|a, add| {
+                            self.for_each_view_row(view, anchor, pending, |identity, values| {
+                                add(a.contribution(values, identity)?);
+                                Ok(())
+                            })
                         })?;
-                        a.bulk_load_ranged(contributions);
                     } else {
                         a.begin_bulk();
                         self.for_each_view_row(view, anchor, pending, |identity, values| {

@@ -105,21 +105,30 @@ impl AggregateView {
     }
 
     /// Builds a view with a range column from all its rows at once (after
-    /// a restart or for a new statement): each group's rows sorted, then
-    /// its range tree built in one pass. Other views take contributions one
-    /// by one between `begin_bulk` and `finish_bulk`.
-    pub fn bulk_load_ranged(&mut self, contributions: Vec<Contribution>) {
+    /// a restart or for a new statement): `rows` hands each view row's
+    /// contribution to the callback it is given, straight into its group
+    /// (no list of every contribution first: a million of them would take
+    /// a hundred megabytes of fresh memory only to be dropped), then each
+    /// group's rows are sorted and its range tree built in one pass. Other
+    /// views take contributions one by one between `begin_bulk` and
+    /// `finish_bulk`.
+    pub fn bulk_load_ranged<E>(
+        &mut self,
+        rows: impl FnOnce(&Self, &mut dyn FnMut(Contribution)) -> Result<(), E>,
+    ) -> Result<(), E> {
         let mut by_group: HashMap<(Key, Key), Vec<RangeRow>> = HashMap::new();
-        for c in contributions {
-            let Some(v) = c.range.filter(|v| !v.is_null()) else { continue };
-            by_group.entry((c.eq, c.group)).or_default().push((v, c.identity, c.args));
-        }
+        rows(self, &mut |c| {
+            if let Some(v) = c.range.filter(|v| !v.is_null()) {
+                by_group.entry((c.eq, c.group)).or_default().push((v, c.identity, c.args));
+            }
+        })?;
         for ((eq, group), mut rows) in by_group {
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
             let tree = RangeTree::from_sorted(self.aggs.clone(), rows);
             self.keys.entry(eq).or_default().groups.insert(group, Group::Ranged(Box::new(tree)));
             self.groups += 1;
         }
+        Ok(())
     }
 
     /// Whether groups keep range trees (their bulk load sorts rows).
