@@ -415,7 +415,7 @@ impl Executor {
                 match self.execute_one(&stmt, &args) {
                     Ok(o) => {
                         if !self.undo.is_empty() {
-                            self.log(LogRecord::Execute { name: stmt.name.clone(), args: to_vecs(&args) });
+                            self.log_execute(&stmt.name, &args);
                         }
                         self.undo.clear();
                         Ok(Response::Statement(o))
@@ -567,7 +567,7 @@ impl Executor {
         match result {
             Ok(reply) => {
                 if !self.undo.is_empty() {
-                    self.log(LogRecord::Transaction(writes));
+                    self.log_transaction(writes.iter().map(|(name, args)| (name.as_str(), args.as_slice())));
                 }
                 self.undo.clear();
                 Ok(Response::Reply(reply))
@@ -794,15 +794,16 @@ impl Executor {
 
     fn transaction(&mut self, items: Vec<QueuedExecute>) -> Outcome {
         let mut results = Vec::with_capacity(items.len());
-        let mut names = Vec::with_capacity(items.len());
+        let mut statements = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let step = self.statement(&item.name).and_then(|stmt| {
                 if !stmt.is_read_only() {
                     refuse_write_to_reader(&stmt, item.read_only)?;
                     self.check_writable()?;
                 }
-                names.push(stmt.name.clone());
-                self.execute_one(&stmt, &item.args)
+                let outcome = self.execute_one(&stmt, &item.args);
+                statements.push(stmt);
+                outcome
             });
             match step {
                 Ok(o) => results.push(o),
@@ -817,8 +818,10 @@ impl Executor {
             }
         }
         if !self.undo.is_empty() {
-            let logged = names.into_iter().zip(&items).map(|(n, item)| (n, to_vecs(&item.args))).collect();
-            self.log(LogRecord::Transaction(logged));
+            // Logged under the names the statements resolved to.
+            self.log_transaction(
+                statements.iter().zip(&items).map(|(s, item)| (s.name.as_str(), item.args.as_slice())),
+            );
         }
         self.undo.clear();
         Ok(Response::Transaction(results))
@@ -840,6 +843,22 @@ impl Executor {
     fn log(&mut self, record: LogRecord) {
         if let Some(p) = self.persistence.as_mut() {
             self.logged = Some(p.log.append(&record));
+        }
+    }
+
+    /// Logs one statement's write from the request's own arguments
+    /// (nothing is copied when there is no log: in memory, or replaying).
+    fn log_execute(&mut self, name: &str, args: &[Bytes]) {
+        if let Some(p) = self.persistence.as_mut() {
+            self.logged = Some(p.log.append_execute(name, args));
+        }
+    }
+
+    /// Logs a MULTI block's or a function's writes, `(statement,
+    /// arguments)` in order.
+    fn log_transaction<'a, A: AsRef<[u8]> + 'a>(&mut self, items: impl ExactSizeIterator<Item = (&'a str, &'a [A])>) {
+        if let Some(p) = self.persistence.as_mut() {
+            self.logged = Some(p.log.append_transaction(items));
         }
     }
 
@@ -985,10 +1004,6 @@ fn receive_soon(rx: &mpsc::Receiver<Batch>) -> Result<Batch, mpsc::RecvError> {
 
 /// About ten microseconds of polling.
 const SPIN_TRIES: usize = 1_000;
-
-fn to_vecs(args: &[Bytes]) -> Vec<Vec<u8>> {
-    args.iter().map(|a| a.to_vec()).collect()
-}
 
 /// REAL columns are computed in `f32` but held as `f64`; show them as
 /// PostgreSQL shows a real.

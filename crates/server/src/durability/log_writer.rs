@@ -12,7 +12,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use aotdb_storage::persist::log::{encode_record, log_file_name, log_header, LogRecord};
+use aotdb_storage::persist::log::{
+    encode_execute, encode_record, encode_transaction, log_file_name, log_header, LogRecord,
+};
 use tokio::sync::watch;
 
 use super::files::sync_dir;
@@ -149,6 +151,25 @@ impl LogHandle {
     pub fn append(&mut self, record: &LogRecord) -> u64 {
         self.last_seq += 1;
         encode_record(self.last_seq, record, &mut self.pending);
+        self.last_seq
+    }
+
+    /// Appends one statement's write (what `append` of a
+    /// `LogRecord::Execute` does, from borrowed arguments).
+    pub fn append_execute<A: AsRef<[u8]>>(&mut self, name: &str, args: &[A]) -> u64 {
+        self.last_seq += 1;
+        encode_execute(self.last_seq, name, args, &mut self.pending);
+        self.last_seq
+    }
+
+    /// Appends a MULTI block's or a function's writes (what `append` of a
+    /// `LogRecord::Transaction` does, from borrowed statements).
+    pub fn append_transaction<'a, A: AsRef<[u8]> + 'a>(
+        &mut self,
+        items: impl ExactSizeIterator<Item = (&'a str, &'a [A])>,
+    ) -> u64 {
+        self.last_seq += 1;
+        encode_transaction(self.last_seq, items, &mut self.pending);
         self.last_seq
     }
 

@@ -68,6 +68,21 @@ impl Default for Encoder {
     }
 }
 
+/// Appends a frame whose payload `write` encodes, in place: the same bytes
+/// as `frame`, without a buffer of its own for the payload (every logged
+/// write makes one).
+pub fn frame_with(out: &mut Vec<u8>, write: impl FnOnce(&mut Encoder)) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 8]);
+    let mut e = Encoder { buf: std::mem::take(out) };
+    write(&mut e);
+    *out = e.buf;
+    let payload = &out[start + 8..];
+    let (len, crc) = ((payload.len() as u32).to_le_bytes(), crc32c::crc32c(payload).to_le_bytes());
+    out[start..start + 4].copy_from_slice(&len);
+    out[start + 4..start + 8].copy_from_slice(&crc);
+}
+
 /// Appends `payload` as a frame: length, crc32c of the payload, payload.
 pub fn frame(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
@@ -168,5 +183,29 @@ impl<'a> Decoder<'a> {
             7 => Value::Timestamp(self.u64()? as i64),
             tag => return Err(format!("unknown value tag {tag}")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_written_in_place_is_the_frame_of_its_payload() {
+        let mut payload = Encoder::new();
+        payload.u64(7);
+        payload.bytes(b"record_payment");
+        let mut whole = b"earlier frames".to_vec();
+        frame(&mut whole, &payload.buf);
+        let mut in_place = b"earlier frames".to_vec();
+        frame_with(&mut in_place, |e| {
+            e.u64(7);
+            e.bytes(b"record_payment");
+        });
+        assert_eq!(in_place, whole);
+        match read_frame(&in_place, 14) {
+            FrameRead::Frame(read, end) => assert_eq!((read, end), (&payload.buf[..], in_place.len())),
+            _ => panic!("the frame does not read back"),
+        }
     }
 }

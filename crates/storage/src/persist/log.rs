@@ -7,7 +7,7 @@
 //! Files are `log-<first seq>.aol` in the data directory, each starting
 //! with a magic header.
 
-use super::codec::{frame, read_frame, Decoder, Encoder, FrameRead};
+use super::codec::{frame_with, read_frame, Decoder, Encoder, FrameRead};
 
 pub const LOG_MAGIC: &[u8; 8] = b"AOTDBLOG";
 pub const LOG_VERSION: u32 = 1;
@@ -55,55 +55,79 @@ pub fn parse_log_file_name(name: &str) -> Option<u64> {
     name.strip_prefix("log-")?.strip_suffix(".aol")?.parse().ok()
 }
 
-fn encode_args(e: &mut Encoder, name: &str, args: &[Vec<u8>]) {
+fn encode_args<A: AsRef<[u8]>>(e: &mut Encoder, name: &str, args: &[A]) {
     e.bytes(name.as_bytes());
     e.u32(args.len() as u32);
     for a in args {
-        e.bytes(a);
+        e.bytes(a.as_ref());
     }
 }
 
 /// Appends one framed record to `out`.
 pub fn encode_record(seq: u64, record: &LogRecord, out: &mut Vec<u8>) {
-    let mut e = Encoder::new();
-    e.u64(seq);
     match record {
-        LogRecord::Execute { name, args } => {
-            e.u8(1);
-            encode_args(&mut e, name, args);
-        }
+        LogRecord::Execute { name, args } => encode_execute(seq, name, args, out),
         LogRecord::Transaction(items) => {
-            e.u8(2);
-            e.u32(items.len() as u32);
-            for (name, args) in items {
-                encode_args(&mut e, name, args);
+            encode_transaction(seq, items.iter().map(|(name, args)| (name.as_str(), args.as_slice())), out)
+        }
+        other => frame_with(out, |e| {
+            e.u64(seq);
+            match other {
+                LogRecord::Execute { .. } | LogRecord::Transaction(_) => {}
+                LogRecord::Define(script) => {
+                    e.u8(3);
+                    e.bytes(script.as_bytes());
+                }
+                LogRecord::Prepare { name, sql } => {
+                    e.u8(4);
+                    e.bytes(name.as_bytes());
+                    e.bytes(sql.as_bytes());
+                }
+                LogRecord::Deallocate(name) => {
+                    e.u8(5);
+                    e.bytes(name.as_bytes());
+                }
+                LogRecord::FunctionLoad { code, replace } => {
+                    e.u8(6);
+                    e.bytes(code.as_bytes());
+                    e.u8(*replace as u8);
+                }
+                LogRecord::FunctionDelete(name) => {
+                    e.u8(7);
+                    e.bytes(name.as_bytes());
+                }
+                LogRecord::FunctionFlush => e.u8(8),
             }
-        }
-        LogRecord::Define(script) => {
-            e.u8(3);
-            e.bytes(script.as_bytes());
-        }
-        LogRecord::Prepare { name, sql } => {
-            e.u8(4);
-            e.bytes(name.as_bytes());
-            e.bytes(sql.as_bytes());
-        }
-        LogRecord::Deallocate(name) => {
-            e.u8(5);
-            e.bytes(name.as_bytes());
-        }
-        LogRecord::FunctionLoad { code, replace } => {
-            e.u8(6);
-            e.bytes(code.as_bytes());
-            e.u8(*replace as u8);
-        }
-        LogRecord::FunctionDelete(name) => {
-            e.u8(7);
-            e.bytes(name.as_bytes());
-        }
-        LogRecord::FunctionFlush => e.u8(8),
+        }),
     }
-    frame(out, &e.buf);
+}
+
+/// Appends the record of one statement's write (`LogRecord::Execute`),
+/// encoded from the request's own name and arguments: the executor logs
+/// every write this way, with no record built first.
+pub fn encode_execute<A: AsRef<[u8]>>(seq: u64, name: &str, args: &[A], out: &mut Vec<u8>) {
+    frame_with(out, |e| {
+        e.u64(seq);
+        e.u8(1);
+        encode_args(e, name, args);
+    });
+}
+
+/// Appends the record of a MULTI block or a function's writes
+/// (`LogRecord::Transaction`): `(statement, arguments)` in order.
+pub fn encode_transaction<'a, A: AsRef<[u8]> + 'a>(
+    seq: u64,
+    items: impl ExactSizeIterator<Item = (&'a str, &'a [A])>,
+    out: &mut Vec<u8>,
+) {
+    frame_with(out, |e| {
+        e.u64(seq);
+        e.u8(2);
+        e.u32(items.len() as u32);
+        for (name, args) in items {
+            encode_args(e, name, args);
+        }
+    });
 }
 
 fn decode_args(d: &mut Decoder<'_>) -> Result<(String, Vec<Vec<u8>>), String> {
