@@ -730,28 +730,27 @@ impl Executor {
         Ok(())
     }
 
-    /// Re-applies a logged write during recovery.
-    pub fn replay(&mut self, record: &LogRecord) -> Result<(), ExecError> {
-        let bytes = |v: &[Vec<u8>]| v.iter().map(|a| Bytes::from(a.clone())).collect::<Vec<_>>();
+    /// Re-applies a logged write during recovery (its arguments are moved,
+    /// not copied, into the request).
+    pub fn replay(&mut self, record: LogRecord) -> Result<(), ExecError> {
+        let bytes = |v: Vec<Vec<u8>>| v.into_iter().map(Bytes::from).collect::<Vec<_>>();
         let request = match record {
             LogRecord::Execute { name, args } => {
-                Request::Execute { name: Bytes::from(name.clone()), args: bytes(args), read_only: false }
+                Request::Execute { name: Bytes::from(name), args: bytes(args), read_only: false }
             }
             LogRecord::Transaction(items) => Request::Transaction(
                 items
-                    .iter()
-                    .map(|(n, a)| QueuedExecute { name: Bytes::from(n.clone()), args: bytes(a), read_only: false })
+                    .into_iter()
+                    .map(|(n, a)| QueuedExecute { name: Bytes::from(n), args: bytes(a), read_only: false })
                     .collect(),
             ),
-            LogRecord::Define(script) => Request::Define { script: Bytes::from(script.clone()) },
-            LogRecord::Prepare { name, sql } => {
-                Request::Prepare { name: Bytes::from(name.clone()), sql: Bytes::from(sql.clone()) }
-            }
-            LogRecord::Deallocate(name) => Request::Deallocate { name: Bytes::from(name.clone()) },
+            LogRecord::Define(script) => Request::Define { script: Bytes::from(script) },
+            LogRecord::Prepare { name, sql } => Request::Prepare { name: Bytes::from(name), sql: Bytes::from(sql) },
+            LogRecord::Deallocate(name) => Request::Deallocate { name: Bytes::from(name) },
             LogRecord::FunctionLoad { code, replace } => {
-                Request::Function(FunctionCommand::Load { code: Bytes::from(code.clone()), replace: *replace })
+                Request::Function(FunctionCommand::Load { code: Bytes::from(code), replace })
             }
-            LogRecord::FunctionDelete(name) => Request::Function(FunctionCommand::Delete(Bytes::from(name.clone()))),
+            LogRecord::FunctionDelete(name) => Request::Function(FunctionCommand::Delete(Bytes::from(name))),
             LogRecord::FunctionFlush => Request::Function(FunctionCommand::Flush),
         };
         self.handle(request).map(|_| ())

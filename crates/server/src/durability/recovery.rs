@@ -95,7 +95,7 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
                 return Err(format!("{}: record {} follows record {}", path.display(), r.seq, last_seq));
             }
             executor
-                .replay(&r.record)
+                .replay(r.record)
                 .map_err(|e| format!("{}: record {} does not replay: {e}", path.display(), r.seq))?;
             last_seq = r.seq;
             records += 1;
