@@ -738,9 +738,14 @@ impl Executor {
             LogRecord::Execute { name, args } => {
                 Request::Execute { name: Bytes::from(name), args: bytes(args), read_only: false }
             }
+            // A MULTI block's reads are left out: they change nothing, and
+            // the aggregate views they read may wait for the end of the
+            // replay (`defer_views`). Logs written before MULTI blocks were
+            // logged without their reads still hold them.
             LogRecord::Transaction(items) => Request::Transaction(
                 items
                     .into_iter()
+                    .filter(|(n, _)| self.statement(n.as_bytes()).map_or(true, |s| !s.is_read_only()))
                     .map(|(n, a)| QueuedExecute { name: Bytes::from(n), args: bytes(a), read_only: false })
                     .collect(),
             ),
@@ -817,10 +822,15 @@ impl Executor {
             }
         }
         if !self.undo.is_empty() {
-            // Logged under the names the statements resolved to.
-            self.log_transaction(
-                statements.iter().zip(&items).map(|(s, item)| (s.name.as_str(), item.args.as_slice())),
-            );
+            // The block's writes, under the names the statements resolved
+            // to: its reads change nothing on replay.
+            let writes: Vec<(&str, &[Bytes])> = statements
+                .iter()
+                .zip(&items)
+                .filter(|(s, _)| !s.is_read_only())
+                .map(|(s, item)| (s.name.as_str(), item.args.as_slice()))
+                .collect();
+            self.log_transaction(writes.into_iter());
         }
         self.undo.clear();
         Ok(Response::Transaction(results))
