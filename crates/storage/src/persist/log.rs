@@ -19,7 +19,9 @@ pub enum LogRecord {
         name: String,
         args: Vec<Vec<u8>>,
     },
-    /// A MULTI/EXEC block: `(statement, arguments)` in order.
+    /// A MULTI/EXEC block or a function call: its writes, `(statement,
+    /// arguments)` in order (logs from before 2026-12-02 also hold a
+    /// block's reads, which replay leaves out).
     Transaction(Vec<(String, Vec<Vec<u8>>)>),
     Define(String),
     Prepare {
