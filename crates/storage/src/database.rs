@@ -3,13 +3,13 @@
 //! exact and record an undo log so a failed statement or batch changes
 //! nothing.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aotdb_planner::{Change, StructureId, StructureSpec, TableId};
 use hashbrown::HashMap;
 
 use crate::error::{Error, Result};
+use crate::id_map::IdMap;
 use crate::row::Key;
 use crate::structures::{AggregateView, Identity, RowIndex, RowIndexEntry, TableIndex};
 use crate::table::Table;
@@ -33,10 +33,10 @@ pub(crate) struct Structure {
 
 #[derive(Debug, Default)]
 pub struct Database {
-    pub(crate) tables: BTreeMap<TableId, Table>,
-    pub(crate) structures: BTreeMap<StructureId, Structure>,
+    pub(crate) tables: IdMap<Table>,
+    pub(crate) structures: IdMap<Structure>,
     /// Structures following each table, in id order.
-    pub(crate) watchers: HashMap<TableId, Vec<StructureId>>,
+    pub(crate) watchers: IdMap<Vec<StructureId>>,
     /// A snapshot copy in progress.
     pub(crate) snapshot_copy: Option<crate::snapshot_copy::SnapshotCopy>,
     /// Snapshot bytes produced outside a copy step (a table dropped while
@@ -131,7 +131,7 @@ impl Database {
     /// it.
     fn install(&mut self, id: StructureId, structure: Structure) {
         for t in structure.spec.tables() {
-            let list = self.watchers.entry(t).or_default();
+            let list = self.watchers.get_or_default(t);
             list.push(id);
             list.sort_unstable();
         }
@@ -158,7 +158,7 @@ impl Database {
             .structures
             .iter()
             .filter(|(_, s)| matches!(s.spec.as_ref(), StructureSpec::Aggregate(_)))
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         let mut deferred = self.deferred.take().unwrap_or_default();
         for id in ids {
@@ -333,7 +333,7 @@ impl Database {
     /// phase builds them on every core at once.
     pub fn rebuild_structures(&mut self) -> Result<()> {
         let specs: Vec<(StructureId, Arc<StructureSpec>)> =
-            self.structures.iter().map(|(id, s)| (*id, s.spec.clone())).collect();
+            self.structures.iter().map(|(id, s)| (id, s.spec.clone())).collect();
         self.structures.clear();
         let (mut indexes, mut views): (Vec<_>, Vec<_>) =
             specs.into_iter().partition(|(_, spec)| matches!(spec.as_ref(), StructureSpec::TableIndex { .. }));
@@ -438,7 +438,7 @@ impl Database {
                     StructureData::RowIndex(ri) => ("row index", ri.len(), ri.heap_bytes()),
                     StructureData::Aggregate(a) => ("aggregate view", a.groups(), a.heap_bytes()),
                 };
-                StructureStats { id: *id, kind, entries, approximate_bytes }
+                StructureStats { id, kind, entries, approximate_bytes }
             })
             .collect()
     }

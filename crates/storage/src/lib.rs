@@ -7,6 +7,7 @@
 mod constraints;
 mod database;
 mod error;
+mod id_map;
 mod interner;
 mod maintain;
 mod memory;

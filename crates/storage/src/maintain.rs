@@ -441,8 +441,8 @@ impl Database {
 /// Keeps a table's derived hash indexes in step with a change of row `id`
 /// from `old` to `new` (either absent for an insert or a delete).
 fn follow_indexes(
-    watchers: &HashMap<TableId, Vec<StructureId>>,
-    structures: &mut std::collections::BTreeMap<StructureId, crate::database::Structure>,
+    watchers: &crate::id_map::IdMap<Vec<StructureId>>,
+    structures: &mut crate::id_map::IdMap<crate::database::Structure>,
     table: TableId,
     id: RowId,
     old: Option<&[Value]>,
