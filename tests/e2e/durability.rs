@@ -453,12 +453,16 @@ fn structures(con: &mut redis::Connection) -> Vec<String> {
         .collect()
 }
 
-fn recovery_records(con: &mut redis::Connection) -> i64 {
+fn recovery_field(con: &mut redis::Connection, field: &str) -> i64 {
     let info: String = redis::cmd("INFO").arg("persistence").query(con).unwrap();
     info.lines()
-        .find_map(|l| l.strip_prefix("recovery_log_records:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no recovery_log_records in {info}"))
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+}
+
+fn recovery_records(con: &mut redis::Connection) -> i64 {
+    recovery_field(con, "recovery_log_records")
 }
 
 /// Recovery builds aggregate views once after replaying the log instead
@@ -529,6 +533,9 @@ fn views_built_after_a_log_replay_answer_as_the_followed_ones() {
         let mut server = start();
         let mut con = server.client(false);
         assert!(recovery_records(&mut con) > 500);
+        // by_category, since, top and big_spenders (per_merchant was
+        // deallocated): built once, after the replay.
+        assert_eq!(recovery_field(&mut con, "recovery_views_built_after_log"), 4);
         assert_eq!(views_answers(&mut con), before);
         assert_eq!(structures(&mut con), structures_before);
         query(&mut con, &["SAVE"]).unwrap();
@@ -544,6 +551,7 @@ fn views_built_after_a_log_replay_answer_as_the_followed_ones() {
     let mut con = server.client(false);
     let records = recovery_records(&mut con);
     assert!((50..=150).contains(&records), "{records} records replayed after the snapshot");
+    assert_eq!(recovery_field(&mut con, "recovery_views_built_after_log"), 4);
     assert_eq!(views_answers(&mut con), after_snapshot);
 }
 

@@ -716,8 +716,8 @@ impl Executor {
     }
 
     /// Builds the views `defer_views` set aside from the rows as they are
-    /// now, and follows them again.
-    pub fn build_deferred_views(&mut self) -> Result<(), ExecError> {
+    /// now, and follows them again; returns how many it built.
+    pub fn build_deferred_views(&mut self) -> Result<usize, ExecError> {
         let started = std::time::Instant::now();
         let built = self.db.build_deferred()?;
         if built > 0 {
@@ -727,7 +727,7 @@ impl Executor {
                 "aggregate views built after the log replay"
             );
         }
-        Ok(())
+        Ok(built)
     }
 
     /// Re-applies a logged write during recovery (its arguments are moved,

@@ -170,6 +170,7 @@ fn render_section(out: &mut String, section: &str, shared: &Shared, executor: &E
             )?;
             write!(out, "recovery_snapshot_rows:{}\r\n", rec.rows)?;
             write!(out, "recovery_log_records:{}\r\n", rec.records)?;
+            write!(out, "recovery_views_built_after_log:{}\r\n", rec.views_built_after_log)?;
             write!(out, "recovery_ms:{}\r\n", rec.millis)?;
         }
         "stats" => {

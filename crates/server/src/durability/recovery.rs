@@ -134,7 +134,8 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
         i += 1;
     }
 
-    executor.build_deferred_views().map_err(|e| format!("cannot build the views after the log replay: {e}"))?;
+    let views_built_after_log =
+        executor.build_deferred_views().map_err(|e| format!("cannot build the views after the log replay: {e}"))?;
 
     let log_first_seq = append_to.as_ref().map(|(_, first)| *first).unwrap_or(last_seq + 1);
     let log = match append_to {
@@ -167,6 +168,7 @@ pub fn recover(dir: &DataDir, executor: &mut Executor, truncate_damaged: bool) -
         snapshot_seq: (base_seq > 0 || !snapshots.is_empty()).then_some(base_seq),
         rows,
         records,
+        views_built_after_log: views_built_after_log as u64,
         millis: start.elapsed().as_millis() as u64,
     };
     Ok(Recovered { last_seq, log, log_first_seq, info })

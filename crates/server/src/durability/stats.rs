@@ -34,6 +34,9 @@ pub struct RecoveryInfo {
     pub snapshot_seq: Option<u64>,
     pub rows: u64,
     pub records: u64,
+    /// Aggregate views built once after the log replay instead of
+    /// followed through it (`Executor::defer_views`).
+    pub views_built_after_log: u64,
     pub millis: u64,
 }
 
