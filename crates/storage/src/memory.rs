@@ -60,6 +60,30 @@ pub(crate) fn btree<T>(len: usize) -> usize {
     len * (size_of::<T>() + 8) * 3 / 2
 }
 
+/// Estimates the bytes of containers whose sizes are very uneven (a hot
+/// key's rows beside thousands of keys with one): `f` gives a sampled
+/// container's bytes and how many entries it holds, and the bytes per
+/// entry over the sample are scaled to `entries`, the exact total. Scaling
+/// per container instead swung with whether a hot key fell in the sample
+/// (eightfold between two runs on the same data).
+pub(crate) fn sampled_by_entries<T>(
+    items: impl Iterator<Item = T>,
+    entries: usize,
+    mut f: impl FnMut(T) -> (usize, usize),
+) -> usize {
+    let (mut bytes, mut seen) = (0usize, 0usize);
+    for item in items.take(SAMPLE) {
+        let (b, n) = f(item);
+        bytes += b;
+        seen += n;
+    }
+    if seen == 0 {
+        0
+    } else {
+        (bytes as u128 * entries as u128 / seen as u128) as usize
+    }
+}
+
 /// Sums `f` over at most `SAMPLE` items and scales to `len` items.
 pub(crate) fn sampled<T>(items: impl Iterator<Item = T>, len: usize, mut f: impl FnMut(T) -> usize) -> usize {
     let mut seen = 0usize;

@@ -166,12 +166,15 @@ impl AggregateView {
 
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{hash_table, key_heap, sampled};
+        use crate::memory::{hash_table, key_heap, sampled, sampled_by_entries};
+        // A busy key's groups outnumber thousands of other keys' (the hot
+        // account's merchants): groups are scaled to their exact count,
+        // not keys to theirs.
         self.partials.as_ref().map_or(0, Partials::heap_bytes)
             + hash_table(&self.keys)
-            + sampled(self.keys.iter(), self.keys.len(), |(key, kg)| {
-                key_heap(key)
-                    + kg.groups.table_bytes()
+            + sampled(self.keys.keys(), self.keys.len(), key_heap)
+            + sampled_by_entries(self.keys.values(), self.groups, |kg| {
+                let bytes = kg.groups.table_bytes()
                     + kg.ranked.table_bytes()
                     + sampled(kg.ranked.iter(), kg.ranked.len(), OrderedKey::heap_bytes)
                     + sampled(kg.groups.iter(), kg.groups.len(), |(group, g)| {
@@ -180,7 +183,8 @@ impl AggregateView {
                                 Group::Plain(running) => running.heap_bytes(),
                                 Group::Ranged(tree) => std::mem::size_of::<RangeTree>() + tree.heap_bytes(),
                             }
-                    })
+                    });
+                (bytes, kg.groups.len())
             })
     }
 
@@ -471,6 +475,65 @@ fn rank_parts(spec: &AggregateSpec, aggs: &[AggSpec], group: &Key, g: &Group, ke
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The join view of a schema whose statement keeps partials.
+    fn view_with_partials() -> AggregateView {
+        let script = "CREATE TABLE m (id BIGINT PRIMARY KEY, cat TEXT NOT NULL);
+            CREATE TABLE p (id BIGINT PRIMARY KEY, acct BIGINT NOT NULL, m BIGINT NOT NULL, amount BIGINT NOT NULL);
+            PREPARE by_cat AS SELECT m.cat, COUNT(*), SUM(p.amount) FROM p JOIN m ON p.m = m.id
+                WHERE p.acct = $1 GROUP BY m.cat ORDER BY m.cat;";
+        let (_, changes) = aotdb_planner::apply_script(&aotdb_planner::Catalog::new(), script).unwrap();
+        let spec = changes
+            .iter()
+            .find_map(|c| match c {
+                aotdb_planner::Change::AddStructure(_, s) => match s.as_ref() {
+                    aotdb_planner::StructureSpec::Aggregate(a) => Some(a.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .unwrap();
+        let view = AggregateView::new(spec);
+        assert!(view.has_partials());
+        view
+    }
+
+    /// INFO scales the partials' bytes to their count, kept as they come
+    /// and go.
+    #[test]
+    fn the_partials_count_follows_every_change() {
+        let mut view = view_with_partials();
+        let payment = |id: i64, acct: i64, m: i64| vec![Value::Int(id), Value::Int(acct), Value::Int(m), Value::Int(5)];
+        let mut rows = Vec::new();
+        for id in 0..400 {
+            // A hot merchant (0) paid by most accounts, and a few others.
+            rows.push(payment(id, id % 37, if id % 5 == 0 { 1 + id % 3 } else { 0 }));
+        }
+        let apply = |view: &mut AggregateView, row: &[Value], sign: i64| {
+            let c = view.partial_contribution(row).unwrap().unwrap();
+            view.apply_partial(&c, sign);
+        };
+        let walked = |view: &AggregateView| view.partials.as_ref().unwrap().counted_and_held();
+        for r in &rows {
+            apply(&mut view, r, 1);
+        }
+        let (count, held) = walked(&view);
+        assert_eq!(count, held);
+        assert!(count > 37, "{count}");
+        // Take most rows out again: partials that empty go away.
+        for r in rows.iter().skip(50) {
+            apply(&mut view, r, -1);
+        }
+        let (count, held) = walked(&view);
+        assert_eq!(count, held);
+        assert!(count > 0 && count <= 50, "{count}");
+        for r in rows.iter().take(50) {
+            apply(&mut view, r, -1);
+        }
+        assert_eq!(walked(&view), (0, 0));
+    }
+
     /// Every key of every view holds a slot of this size, and every
     /// group one of these: growing them grows each view by as much per
     /// key or group.

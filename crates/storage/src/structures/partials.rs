@@ -35,22 +35,32 @@ pub struct Partials {
     /// How many of the view's keys are eq keys (the rest are group keys).
     eq_len: usize,
     by_join: HashMap<Key, HashMap<Key, Running>>,
+    /// Partials held, over every join key (for INFO's estimate: the
+    /// busiest merchant's partials outnumber thousands of others').
+    count: usize,
 }
 
 impl Partials {
     pub fn new(plan: PartialPlan, eq_len: usize) -> Partials {
-        Partials { plan, eq_len, by_join: HashMap::new() }
+        Partials { plan, eq_len, by_join: HashMap::new(), count: 0 }
     }
 
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{hash_table, key_heap, sampled};
+        use crate::memory::{hash_table, key_heap, sampled, sampled_by_entries};
         hash_table(&self.by_join)
-            + sampled(self.by_join.iter(), self.by_join.len(), |(key, inner)| {
-                key_heap(key)
-                    + hash_table(inner)
-                    + sampled(inner.iter(), inner.len(), |(k, g)| key_heap(k) + g.heap_bytes())
+            + sampled(self.by_join.keys(), self.by_join.len(), key_heap)
+            + sampled_by_entries(self.by_join.values(), self.count, |inner| {
+                let bytes =
+                    hash_table(inner) + sampled(inner.iter(), inner.len(), |(k, g)| key_heap(k) + g.heap_bytes());
+                (bytes, inner.len())
             })
+    }
+
+    /// The partials counted, and those found by walking every join key.
+    #[cfg(test)]
+    pub fn counted_and_held(&self) -> (usize, usize) {
+        (self.count, self.by_join.values().map(HashMap::len).sum())
     }
 
     /// Gives back the room a bulk build's growth left over.
@@ -90,12 +100,14 @@ impl Partials {
 
     pub fn apply(&mut self, aggs: &[AggSpec], c: &PartialContribution, sign: i64) {
         let inner = self.by_join.entry_ref(&c.join).or_default();
+        let before = inner.len();
         let group = inner.entry_ref(&c.fact).or_insert_with(|| Running::new(aggs));
         if group.apply(aggs, &c.args, sign) {
             inner.remove(&c.fact);
-            if inner.is_empty() {
-                self.by_join.remove(&c.join);
-            }
+        }
+        self.count = self.count + inner.len() - before;
+        if inner.is_empty() {
+            self.by_join.remove(&c.join);
         }
     }
 

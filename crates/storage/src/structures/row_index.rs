@@ -32,10 +32,13 @@ pub struct RowIndexEntry {
 impl RowIndex {
     /// Approximate heap bytes (INFO memory).
     pub fn heap_bytes(&self) -> usize {
-        use crate::memory::{hash_table, key_heap, sampled};
+        use crate::memory::{hash_table, key_heap, sampled, sampled_by_entries};
+        // Groups are very uneven (a busy account's decisions beside many
+        // accounts with one): their entries are scaled to the exact count.
         hash_table(&self.groups)
-            + sampled(self.groups.iter(), self.groups.len(), |(key, set)| {
-                key_heap(key) + set.table_bytes() + sampled(set.iter(), set.len(), OrderedKey::heap_bytes)
+            + sampled(self.groups.keys(), self.groups.len(), key_heap)
+            + sampled_by_entries(self.groups.values(), self.entries, |set| {
+                (set.table_bytes() + sampled(set.iter(), set.len(), OrderedKey::heap_bytes), set.len())
             })
     }
 
