@@ -396,6 +396,12 @@ PREPARE top AS SELECT merchant, COUNT(*) AS n FROM payments WHERE account = $1 G
 PREPARE recent AS SELECT id, amount FROM payments WHERE account = $1 ORDER BY at DESC, id DESC LIMIT 4;
 ";
 
+/// A server on `VIEWS_SCHEMA` over `data`, snapshots only when asked.
+fn start_views(data: &Path) -> Server {
+    let args = ["--data-dir", data.to_str().unwrap(), "--snapshot-after-log-bytes", "0"];
+    Server::start_with(VIEWS_SCHEMA, &args).unwrap_or_else(|e| panic!("server did not start:\n{e}"))
+}
+
 /// Seeded writes for `VIEWS_SCHEMA`: payments over few accounts and
 /// merchants, refunds, recategorisations and deletes by range.
 fn views_writes(con: &mut redis::Connection, seed: u64, count: usize, next_id: &mut i64) {
@@ -475,8 +481,7 @@ fn recovery_records(con: &mut redis::Connection) -> i64 {
 fn views_built_after_a_log_replay_answer_as_the_followed_ones() {
     let dir = TempDir::new("deferred");
     let data = dir.0.join("data");
-    let args = ["--data-dir", data.to_str().unwrap(), "--snapshot-after-log-bytes", "0"];
-    let start = || Server::start_with(VIEWS_SCHEMA, &args).unwrap_or_else(|e| panic!("server did not start:\n{e}"));
+    let start = || start_views(&data);
     let mut next_id = 0;
     let before = {
         let mut server = start();
@@ -563,8 +568,7 @@ fn a_logged_block_with_reads_of_views_replays() {
     use aotdb_storage::persist::log::{encode_record, for_each_record, LogRecord};
     let dir = TempDir::new("blockreads");
     let data = dir.0.join("data");
-    let args = ["--data-dir", data.to_str().unwrap(), "--snapshot-after-log-bytes", "0"];
-    let start = || Server::start_with(VIEWS_SCHEMA, &args).unwrap_or_else(|e| panic!("server did not start:\n{e}"));
+    let start = || start_views(&data);
     {
         let mut server = start();
         let mut con = server.client(false);

@@ -824,13 +824,13 @@ impl Executor {
         if !self.undo.is_empty() {
             // The block's writes, under the names the statements resolved
             // to: its reads change nothing on replay.
-            let writes: Vec<(&str, &[Bytes])> = statements
-                .iter()
-                .zip(&items)
-                .filter(|(s, _)| !s.is_read_only())
-                .map(|(s, item)| (s.name.as_str(), item.args.as_slice()))
-                .collect();
-            self.log_transaction(writes.into_iter());
+            self.log_transaction(
+                statements
+                    .iter()
+                    .zip(&items)
+                    .filter(|(s, _)| !s.is_read_only())
+                    .map(|(s, item)| (s.name.as_str(), item.args.as_slice())),
+            );
         }
         self.undo.clear();
         Ok(Response::Transaction(results))
@@ -865,7 +865,7 @@ impl Executor {
 
     /// Logs a MULTI block's or a function's writes, `(statement,
     /// arguments)` in order.
-    fn log_transaction<'a, A: AsRef<[u8]> + 'a>(&mut self, items: impl ExactSizeIterator<Item = (&'a str, &'a [A])>) {
+    fn log_transaction<'a, A: AsRef<[u8]> + 'a>(&mut self, items: impl Iterator<Item = (&'a str, &'a [A])> + Clone) {
         if let Some(p) = self.persistence.as_mut() {
             self.logged = Some(p.log.append_transaction(items));
         }

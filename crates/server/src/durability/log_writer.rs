@@ -166,7 +166,7 @@ impl LogHandle {
     /// `LogRecord::Transaction` does, from borrowed statements).
     pub fn append_transaction<'a, A: AsRef<[u8]> + 'a>(
         &mut self,
-        items: impl ExactSizeIterator<Item = (&'a str, &'a [A])>,
+        items: impl Iterator<Item = (&'a str, &'a [A])> + Clone,
     ) -> u64 {
         self.last_seq += 1;
         encode_transaction(self.last_seq, items, &mut self.pending);

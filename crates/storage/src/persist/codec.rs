@@ -85,9 +85,7 @@ pub fn frame_with(out: &mut Vec<u8>, write: impl FnOnce(&mut Encoder)) {
 
 /// Appends `payload` as a frame: length, crc32c of the payload, payload.
 pub fn frame(out: &mut Vec<u8>, payload: &[u8]) {
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
-    out.extend_from_slice(payload);
+    frame_with(out, |e| e.buf.extend_from_slice(payload));
 }
 
 /// A frame read back: its payload, or why it is not there.
@@ -195,8 +193,15 @@ mod tests {
         let mut payload = Encoder::new();
         payload.u64(7);
         payload.bytes(b"record_payment");
+        // The layout spelled out (`frame` is built on `frame_with`):
+        // length, crc32c of the payload, payload.
         let mut whole = b"earlier frames".to_vec();
-        frame(&mut whole, &payload.buf);
+        whole.extend_from_slice(&(payload.buf.len() as u32).to_le_bytes());
+        whole.extend_from_slice(&crc32c::crc32c(&payload.buf).to_le_bytes());
+        whole.extend_from_slice(&payload.buf);
+        let mut framed = b"earlier frames".to_vec();
+        frame(&mut framed, &payload.buf);
+        assert_eq!(framed, whole);
         let mut in_place = b"earlier frames".to_vec();
         frame_with(&mut in_place, |e| {
             e.u64(7);

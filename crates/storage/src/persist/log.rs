@@ -72,60 +72,49 @@ pub fn encode_record(seq: u64, record: &LogRecord, out: &mut Vec<u8>) {
         LogRecord::Transaction(items) => {
             encode_transaction(seq, items.iter().map(|(name, args)| (name.as_str(), args.as_slice())), out)
         }
-        other => frame_with(out, |e| {
-            e.u64(seq);
-            match other {
-                LogRecord::Execute { .. } | LogRecord::Transaction(_) => {}
-                LogRecord::Define(script) => {
-                    e.u8(3);
-                    e.bytes(script.as_bytes());
-                }
-                LogRecord::Prepare { name, sql } => {
-                    e.u8(4);
-                    e.bytes(name.as_bytes());
-                    e.bytes(sql.as_bytes());
-                }
-                LogRecord::Deallocate(name) => {
-                    e.u8(5);
-                    e.bytes(name.as_bytes());
-                }
-                LogRecord::FunctionLoad { code, replace } => {
-                    e.u8(6);
-                    e.bytes(code.as_bytes());
-                    e.u8(*replace as u8);
-                }
-                LogRecord::FunctionDelete(name) => {
-                    e.u8(7);
-                    e.bytes(name.as_bytes());
-                }
-                LogRecord::FunctionFlush => e.u8(8),
-            }
+        LogRecord::Define(script) => record_frame(out, seq, 3, |e| e.bytes(script.as_bytes())),
+        LogRecord::Prepare { name, sql } => record_frame(out, seq, 4, |e| {
+            e.bytes(name.as_bytes());
+            e.bytes(sql.as_bytes());
         }),
+        LogRecord::Deallocate(name) => record_frame(out, seq, 5, |e| e.bytes(name.as_bytes())),
+        LogRecord::FunctionLoad { code, replace } => record_frame(out, seq, 6, |e| {
+            e.bytes(code.as_bytes());
+            e.u8(*replace as u8);
+        }),
+        LogRecord::FunctionDelete(name) => record_frame(out, seq, 7, |e| e.bytes(name.as_bytes())),
+        LogRecord::FunctionFlush => record_frame(out, seq, 8, |_| {}),
     }
+}
+
+/// Appends a record's frame: its sequence number, its kind's tag, then
+/// what `body` encodes.
+fn record_frame(out: &mut Vec<u8>, seq: u64, tag: u8, body: impl FnOnce(&mut Encoder)) {
+    frame_with(out, |e| {
+        e.u64(seq);
+        e.u8(tag);
+        body(e);
+    });
 }
 
 /// Appends the record of one statement's write (`LogRecord::Execute`),
 /// encoded from the request's own name and arguments: the executor logs
 /// every write this way, with no record built first.
 pub fn encode_execute<A: AsRef<[u8]>>(seq: u64, name: &str, args: &[A], out: &mut Vec<u8>) {
-    frame_with(out, |e| {
-        e.u64(seq);
-        e.u8(1);
-        encode_args(e, name, args);
-    });
+    record_frame(out, seq, 1, |e| encode_args(e, name, args));
 }
 
 /// Appends the record of a MULTI block or a function's writes
-/// (`LogRecord::Transaction`): `(statement, arguments)` in order.
+/// (`LogRecord::Transaction`): `(statement, arguments)` in order. The
+/// items are walked twice (counted, then encoded), so a caller can pass a
+/// filter over its own lists without collecting them.
 pub fn encode_transaction<'a, A: AsRef<[u8]> + 'a>(
     seq: u64,
-    items: impl ExactSizeIterator<Item = (&'a str, &'a [A])>,
+    items: impl Iterator<Item = (&'a str, &'a [A])> + Clone,
     out: &mut Vec<u8>,
 ) {
-    frame_with(out, |e| {
-        e.u64(seq);
-        e.u8(2);
-        e.u32(items.len() as u32);
+    record_frame(out, seq, 2, |e| {
+        e.u32(items.clone().count() as u32);
         for (name, args) in items {
             encode_args(e, name, args);
         }
